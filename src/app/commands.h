@@ -1,0 +1,9 @@
+// munet's subcommands. Each takes the arguments after its name and returns the exit status.
+#pragma once
+
+namespace munet::app {
+
+int train_command(int argc, char** argv);
+int info_command(int argc, char** argv);
+
+}  // namespace munet::app

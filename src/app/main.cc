@@ -1,0 +1,49 @@
+// The munet command line: dispatches to a subcommand and turns errors into one clear message
+// and a non-zero exit status.
+#include <cstring>
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/options.h"
+#include "munet/build_config.h"
+#include "util/error.h"
+
+namespace {
+
+void usage(std::ostream& out) {
+  out << "munet " << MUNET_VERSION << ": grows one multitask ViT by evolution (µ2Net)\n\n"
+      << "usage: munet <command> [options]     (munet <command> --help for its options)\n\n"
+      << "commands:\n"
+      << "  train   train one ViT on one task and report its test accuracy\n"
+      << "  info    show how this munet was built and where it finds data\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage(std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::cout << "munet " << MUNET_VERSION << "\n";
+    return 0;
+  }
+  const std::string command = argv[1];
+  try {
+    if (command == "train") return munet::app::train_command(argc - 1, argv + 1);
+    if (command == "info") return munet::app::info_command(argc - 1, argv + 1);
+    std::cerr << "munet: unknown command '" << command << "'\n\n";
+    usage(std::cerr);
+    return 2;
+  } catch (const boost::program_options::error& e) {
+    std::cerr << "munet " << command << ": " << e.what() << " (see munet " << command << " --help)\n";
+    return 2;
+  } catch (const munet::Error& e) {
+    std::cerr << "munet " << command << ": error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "munet " << command << ": unexpected error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,135 @@
+// Option definitions, defaults and their conversion into configs.
+#include "app/options.h"
+
+#include <fstream>
+#include <iostream>
+
+#include "util/error.h"
+
+namespace munet::app {
+
+po::options_description general_options() {
+  po::options_description g("General");
+  g.add_options()
+      ("help,h", "show this help and exit")
+      ("config", po::value<std::string>(),
+       "read options from this file (INI style, one 'name = value' per line); the command line wins")
+      ("task", po::value<std::string>()->default_value("mnist"),
+       "task: mnist, fashion_mnist, omniglot, cmaterdb_bangla, cmaterdb_devanagari")
+      ("data", po::value<std::string>()->default_value("", "$MUNET_DATA"),
+       "dataset folder laid out like shared/datasets (default: $MUNET_DATA, else ../shared/datasets)")
+      ("threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)")
+      ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results")
+      ("log-every", po::value<int64_t>()->default_value(100), "print a progress line every this many steps (0: only at validations)");
+  return g;
+}
+
+po::options_description model_options() {
+  po::options_description m("Model");
+  m.add_options()
+      ("model", po::value<std::string>()->default_value("char"),
+       "ViT preset: char (Ti/16, 3 layers, 32x32: the character-benchmark root), ti16, s16, b16, l16")
+      ("layers", po::value<int>()->default_value(-1), "encoder blocks (-1: the preset's)")
+      ("image-size", po::value<int>()->default_value(0), "input image size in pixels (0: the preset's)")
+      ("patch", po::value<int>()->default_value(0), "patch size (0: the preset's)")
+      ("hidden", po::value<int>()->default_value(0), "hidden size (0: the preset's)")
+      ("mlp", po::value<int>()->default_value(0), "MLP size (0: the preset's)")
+      ("heads", po::value<int>()->default_value(0), "attention heads (0: the preset's)");
+  return m;
+}
+
+po::options_description training_options() {
+  po::options_description t("Training");
+  t.add_options()
+      ("batch-size", po::value<int>()->default_value(128), "training batch size")
+      ("steps", po::value<int64_t>()->default_value(1000), "training steps")
+      ("validations", po::value<int>()->default_value(5),
+       "validate this many times, evenly spaced; the best validation's parameters are kept")
+      ("max-val-examples", po::value<int64_t>()->default_value(10000), "validate on at most this many examples")
+      ("eval-batch-size", po::value<int>()->default_value(256), "batch size for validation and test")
+      ("lr", po::value<double>()->default_value(0.01), "peak learning rate")
+      ("lr-schedule", po::value<std::string>()->default_value("cosine"),
+       "cosine (warm-up then cosine decay), constant (0.5 * lr), restarts (one cosine cycle per validation)")
+      ("warmup-ratio", po::value<double>()->default_value(0.05), "fraction of steps (of each cycle) spent warming up")
+      ("momentum", po::value<double>()->default_value(0.9), "SGD momentum")
+      ("nesterov", po::value<bool>()->default_value(false), "Nesterov momentum (true/false)")
+      ("clip-norm", po::value<double>()->default_value(1.0), "global gradient-norm clipping (0: off)");
+  return t;
+}
+
+po::options_description augmentation_options() {
+  po::options_description a("Augmentation (training only)");
+  a.add_options()
+      ("crop", po::value<bool>()->default_value(true), "random crop (true/false)")
+      ("area-min", po::value<double>()->default_value(0.05), "smallest crop area, as a fraction of the image")
+      ("aspect-min", po::value<double>()->default_value(0.75), "crop aspect ratio range [r, 1/r]")
+      ("flip", po::value<bool>()->default_value(true), "random left-right flip (true/false)")
+      ("brightness", po::value<double>()->default_value(0.0), "brightness jitter (added, on the [0,1] scale)")
+      ("contrast", po::value<double>()->default_value(0.0), "contrast jitter (factor in [1-c, 1+c])");
+  return a;
+}
+
+bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& all,
+                   po::variables_map& vm) {
+  po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+  if (vm.count("help")) {
+    std::cout << usage << "\n\n" << all << std::endl;
+    return false;
+  }
+  if (vm.count("config")) {
+    const std::string path = vm["config"].as<std::string>();
+    std::ifstream in(path);
+    MUNET_CHECK(in.good(), "cannot open config file ", path);
+    try {
+      po::store(po::parse_config_file(in, all), vm);
+    } catch (const po::error& e) {
+      fail(path, ": ", e.what());
+    }
+  }
+  po::notify(vm);
+  return true;
+}
+
+ViTConfig model_from(const po::variables_map& vm, int num_classes) {
+  ViTConfig c = vit_preset(vm["model"].as<std::string>());
+  auto override_int = [&](const char* name, int& field, int unset) {
+    const int v = vm[name].as<int>();
+    if (v != unset) field = v;
+  };
+  override_int("layers", c.layers, -1);
+  override_int("image-size", c.image_size, 0);
+  override_int("patch", c.patch, 0);
+  override_int("hidden", c.hidden, 0);
+  override_int("mlp", c.mlp, 0);
+  override_int("heads", c.heads, 0);
+  c.num_classes = num_classes;
+  c.validate();
+  return c;
+}
+
+TrainConfig training_from(const po::variables_map& vm) {
+  TrainConfig t;
+  t.batch_size = vm["batch-size"].as<int>();
+  t.steps = vm["steps"].as<int64_t>();
+  t.validations = vm["validations"].as<int>();
+  t.max_validation_examples = vm["max-val-examples"].as<int64_t>();
+  t.eval_batch_size = vm["eval-batch-size"].as<int>();
+  t.lr = vm["lr"].as<double>();
+  t.schedule = parse_lr_schedule(vm["lr-schedule"].as<std::string>());
+  t.warmup_ratio = vm["warmup-ratio"].as<double>();
+  t.sgd.momentum = vm["momentum"].as<double>();
+  t.sgd.nesterov = vm["nesterov"].as<bool>();
+  t.sgd.clip_norm = vm["clip-norm"].as<double>();
+  t.augmentation.crop = vm["crop"].as<bool>();
+  t.augmentation.area_min = vm["area-min"].as<double>();
+  t.augmentation.aspect_min = vm["aspect-min"].as<double>();
+  t.augmentation.flip = vm["flip"].as<bool>();
+  t.augmentation.brightness = vm["brightness"].as<double>();
+  t.augmentation.contrast = vm["contrast"].as<double>();
+  t.seed = vm["seed"].as<uint64_t>();
+  t.log_every = vm["log-every"].as<int64_t>();
+  t.validate();
+  return t;
+}
+
+}  // namespace munet::app

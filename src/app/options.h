@@ -1,0 +1,29 @@
+// Command-line and config-file option groups shared by munet's subcommands (model shape,
+// training hyperparameters, augmentation), and the parsing rules: command line first, then an
+// INI-style --config file for anything not given on the command line.
+#pragma once
+#include <boost/program_options.hpp>
+#include <string>
+
+#include "nn/vit_config.h"
+#include "train/trainer.h"
+
+namespace munet::app {
+
+namespace po = boost::program_options;
+
+po::options_description general_options();
+po::options_description model_options();
+po::options_description training_options();
+po::options_description augmentation_options();
+
+// Parses argv (after the subcommand) and the --config file into vm. Returns false when --help
+// was asked for (after printing usage + options).
+bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& all,
+                   po::variables_map& vm);
+
+// The model shape from --model and its overrides, with the task's class count.
+ViTConfig model_from(const po::variables_map& vm, int num_classes);
+TrainConfig training_from(const po::variables_map& vm);
+
+}  // namespace munet::app

@@ -1,0 +1,89 @@
+// `munet train`: one ViT on one task from a random initialisation; validates periodically,
+// keeps the best validation's parameters and reports test accuracy.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/options.h"
+#include "data/tasks.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "nn/init.h"
+#include "train/progress.h"
+
+namespace munet::app {
+namespace {
+
+struct Model {
+  std::vector<std::unique_ptr<Component>> components;
+  std::vector<RouteStep> route;
+};
+
+// The root route of a ViT config: fresh components, all trainable.
+Model fresh_model(Backend& be, const ViTConfig& cfg, uint64_t seed) {
+  Model m;
+  auto add = [&](const std::string& name, ComponentKind kind) {
+    m.components.push_back(std::make_unique<Component>(name, kind, component_layout(kind, cfg), be, DType::F32));
+    init_component(*m.components.back(), be, seed);
+    m.route.push_back({m.components.back().get(), true});
+  };
+  add("embedding", ComponentKind::Embedding);
+  add("cls", ComponentKind::ClassToken);
+  add("posembed_" + std::to_string(cfg.image_size), ComponentKind::PosEmbed);
+  for (int i = 0; i < cfg.layers; ++i) add("encoderblock_" + std::to_string(i), ComponentKind::EncoderBlock);
+  add("encoder_norm", ComponentKind::EncoderNorm);
+  add("head", ComponentKind::Head);
+  return m;
+}
+
+}  // namespace
+
+int train_command(int argc, char** argv) {
+  po::options_description all;
+  all.add(general_options()).add(model_options()).add(training_options()).add(augmentation_options());
+  po::variables_map vm;
+  if (!parse_options(argc, argv,
+                     "usage: munet train [options]\n"
+                     "Trains one ViT on one task from a random initialisation, validating "
+                     "periodically, and reports test accuracy.",
+                     all, vm))
+    return 0;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string task_name = vm["task"].as<std::string>();
+  const std::string root = find_data_root(vm["data"].as<std::string>());
+  const TaskData task = load_task(task_name, root);
+  const ViTConfig cfg = model_from(vm, task.num_classes);
+  const TrainConfig tc = training_from(vm);
+  auto backend = std::make_unique<CpuBackend>(vm["threads"].as<int>() > 0 ? vm["threads"].as<int>() : hardware_threads());
+  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  Model model = fresh_model(*backend, cfg, tc.seed);
+  int64_t params = 0;
+  for (const auto& c : model.components) params += c->size();
+  std::printf("munet train: task %s (%lld train / %lld validation / %lld test, %d classes) from %s [%.1fs]\n",
+              task.name.c_str(), (long long)task.train.size, (long long)task.validation.size,
+              (long long)task.test.size, task.num_classes, root.c_str(), load_seconds);
+  std::printf("model: ViT patch %d, hidden %d, MLP %d, %d heads, %d layers, %dx%d images, %lld parameters\n",
+              cfg.patch, cfg.hidden, cfg.mlp, cfg.heads, cfg.layers, cfg.image_size, cfg.image_size,
+              (long long)params);
+  std::printf("training: %lld steps x batch %d, %d validations, lr %g (%s, warm-up %g), momentum %g%s, "
+              "clip %g; backend %s\n",
+              (long long)tc.steps, tc.batch_size, tc.validations, tc.lr, lr_schedule_name(tc.schedule),
+              tc.warmup_ratio, tc.sgd.momentum, tc.sgd.nesterov ? " (Nesterov)" : "", tc.sgd.clip_norm,
+              backend->describe().c_str());
+  std::fflush(stdout);
+
+  Network net(*backend, cfg, model.route);
+  const TrainResult r = train_network(*backend, net, task, tc, backend->pool(), &std::cout);
+  const EvalResult test = evaluate(*backend, net, task.test, 0, tc.eval_batch_size, backend->pool());
+
+  std::printf("\nresult: best validation accuracy %.2f%% at step %lld; training %s (%.0f img/s); total %s\n",
+              100 * r.best_accuracy, (long long)r.best_step, format_duration(r.train_seconds).c_str(),
+              double(r.images) / r.train_seconds, format_duration(r.seconds + load_seconds).c_str());
+  std::printf("validation_accuracy %.4f\n", r.best_accuracy);
+  std::printf("test_accuracy %.4f\n", test.accuracy);
+  return 0;
+}
+
+}  // namespace munet::app

@@ -1,0 +1,99 @@
+// Component layouts (flax ViT parameter names, with Q, K and V fused into one kernel) and storage.
+#include "nn/component.h"
+
+namespace munet {
+
+const char* kind_name(ComponentKind kind) {
+  switch (kind) {
+    case ComponentKind::Embedding: return "embedding";
+    case ComponentKind::ClassToken: return "cls";
+    case ComponentKind::PosEmbed: return "posembed";
+    case ComponentKind::Adapter: return "adapter";
+    case ComponentKind::EncoderBlock: return "encoderblock";
+    case ComponentKind::EncoderNorm: return "encoder_norm";
+    case ComponentKind::Head: return "head";
+  }
+  return "?";
+}
+
+std::vector<ParamSpec> component_layout(ComponentKind kind, const ViTConfig& c, int adapter_dim) {
+  const int64_t D = c.hidden, M = c.mlp;
+  std::vector<ParamSpec> l;
+  switch (kind) {
+    case ComponentKind::Embedding:
+      l = {{"kernel", {c.patch_dim(), D}}, {"bias", {D}}};
+      break;
+    case ComponentKind::ClassToken:
+      l = {{"cls", {D}}};
+      break;
+    case ComponentKind::PosEmbed:
+      l = {{"pos_embedding", {c.tokens(), D}}};
+      break;
+    case ComponentKind::Adapter:
+      MUNET_CHECK(adapter_dim > 0, "adapter dimension must be positive, got ", adapter_dim);
+      l = {{"LayerNorm/scale", {D}}, {"LayerNorm/bias", {D}},
+           {"down/kernel", {D, adapter_dim}}, {"down/bias", {adapter_dim}},
+           {"up/kernel", {adapter_dim, D}}, {"up/bias", {D}}};
+      break;
+    case ComponentKind::EncoderBlock:
+      l = {{"LayerNorm_0/scale", {D}}, {"LayerNorm_0/bias", {D}},
+           {"MultiHeadDotProductAttention_1/qkv/kernel", {D, 3 * D}},
+           {"MultiHeadDotProductAttention_1/qkv/bias", {3 * D}},
+           {"MultiHeadDotProductAttention_1/out/kernel", {D, D}},
+           {"MultiHeadDotProductAttention_1/out/bias", {D}},
+           {"LayerNorm_2/scale", {D}}, {"LayerNorm_2/bias", {D}},
+           {"MlpBlock_3/Dense_0/kernel", {D, M}}, {"MlpBlock_3/Dense_0/bias", {M}},
+           {"MlpBlock_3/Dense_1/kernel", {M, D}}, {"MlpBlock_3/Dense_1/bias", {D}}};
+      break;
+    case ComponentKind::EncoderNorm:
+      l = {{"scale", {D}}, {"bias", {D}}};
+      break;
+    case ComponentKind::Head:
+      l = {{"kernel", {D, c.num_classes}}, {"bias", {c.num_classes}}};
+      break;
+  }
+  int64_t offset = 0;
+  for (auto& p : l) {
+    p.offset = offset;
+    offset += shape_numel(p.shape);
+  }
+  return l;
+}
+
+Component::Component(std::string name, ComponentKind kind, std::vector<ParamSpec> layout,
+                     Backend& backend, DType dtype)
+    : name_(std::move(name)), kind_(kind), layout_(std::move(layout)), backend_(&backend) {
+  int64_t n = 0;
+  for (const auto& p : layout_) n = std::max(n, p.offset + shape_numel(p.shape));
+  values_ = backend.empty({n}, dtype);
+  backend.zero(values_);
+}
+
+Tensor& Component::grad() {
+  if (!grad_.defined()) {
+    grad_ = backend_->empty(values_.shape(), values_.dtype());
+    backend_->zero(grad_);
+  }
+  return grad_;
+}
+
+Tensor& Component::velocity() {
+  if (!velocity_.defined()) {
+    velocity_ = backend_->empty(values_.shape(), values_.dtype());
+    backend_->zero(velocity_);
+  }
+  return velocity_;
+}
+
+int Component::index_of(const std::string& param_name) const {
+  for (size_t i = 0; i < layout_.size(); ++i)
+    if (layout_[i].name == param_name) return static_cast<int>(i);
+  fail("component '", name_, "' has no parameter '", param_name, "'");
+}
+
+Tensor Component::view_of(const Tensor& flat, int i) const {
+  const ParamSpec& p = layout_.at(i);
+  return flat.view(p.offset, p.shape);
+}
+
+}  // namespace munet

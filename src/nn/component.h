@@ -1,0 +1,57 @@
+// A component: one named, shaped parameter set of the layer pool (e.g. "encoderblock_2", "head",
+// "posembed_32"), with its gradient and optimizer state. Parameters live in one flat buffer on
+// the backend's device, so copying, checkpointing or broadcasting a component is one transfer.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "kernels/backend.h"
+#include "nn/vit_config.h"
+
+namespace munet {
+
+enum class ComponentKind { Embedding, ClassToken, PosEmbed, Adapter, EncoderBlock, EncoderNorm, Head };
+const char* kind_name(ComponentKind kind);
+
+struct ParamSpec {
+  std::string name;
+  Shape shape;
+  int64_t offset = 0;  // in elements, within the flat buffer
+};
+
+// Parameter layout of a component kind for a ViT config. `adapter_dim` is used by adapters only.
+std::vector<ParamSpec> component_layout(ComponentKind kind, const ViTConfig& cfg, int adapter_dim = 0);
+
+class Component {
+ public:
+  Component(std::string name, ComponentKind kind, std::vector<ParamSpec> layout, Backend& backend,
+            DType dtype);
+
+  const std::string& name() const { return name_; }
+  ComponentKind kind() const { return kind_; }
+  const std::vector<ParamSpec>& layout() const { return layout_; }
+  int64_t size() const { return values_.numel(); }
+
+  Tensor& values() { return values_; }
+  const Tensor& values() const { return values_; }
+  // Gradient and momentum buffers, allocated (zeroed) on first use: frozen components have none.
+  Tensor& grad();
+  Tensor& velocity();
+  bool has_optimizer_state() const { return velocity_.defined(); }
+
+  // Views of parameter i (in layout order) into values / grad.
+  Tensor param(int i) const { return view_of(values_, i); }
+  Tensor param_grad(int i) { return view_of(grad(), i); }
+  int index_of(const std::string& param_name) const;
+
+ private:
+  Tensor view_of(const Tensor& flat, int i) const;
+
+  std::string name_;
+  ComponentKind kind_;
+  std::vector<ParamSpec> layout_;
+  Backend* backend_;
+  Tensor values_, grad_, velocity_;
+};
+
+}  // namespace munet
