@@ -82,17 +82,20 @@ munet_setup_data() {
   echo "data: $MUNET_DATA ($origin)"
 }
 
-# Configures (Ninja, Release) and builds everything into MUNET_BUILD_DIR.
+# Configures (Ninja, Release) and builds everything into a build folder: MUNET_BUILD_DIR, or
+# the folder given first, with any further arguments passed to cmake (e.g. -DMUNET_MPI=OFF).
 munet_build() {
-  munet_step "configuring into $MUNET_BUILD_DIR"
-  local args=(-S "$MUNET_REPO" -B "$MUNET_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release)
+  local dir=${1:-$MUNET_BUILD_DIR}
+  (($# > 0)) && shift
+  munet_step "configuring into $dir $*"
+  local args=(-S "$MUNET_REPO" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@")
   # CI's PATH may lack the CUDA toolkit; point CMake at it so MUNET_CUDA's auto-detection sees it.
   if ! command -v nvcc >/dev/null && [[ -x /usr/local/cuda/bin/nvcc ]]; then
     args+=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
   fi
   cmake "${args[@]}" || munet_die "cmake configure failed"
-  munet_step "building with $(nproc) jobs"
-  cmake --build "$MUNET_BUILD_DIR" -j"$(nproc)" || munet_die "build failed"
+  munet_step "building $dir with $(nproc) jobs"
+  cmake --build "$dir" -j"$(nproc)" || munet_die "build failed"
 }
 
 # Open MPI refuses to start as root unless told; CI and these machines run as root.

@@ -47,25 +47,25 @@ po::options_description training_options() {
        "validate this many times, evenly spaced; the best validation's parameters are kept")
       ("max-val-examples", po::value<int64_t>()->default_value(10000), "validate on at most this many examples")
       ("eval-batch-size", po::value<int>()->default_value(256), "batch size for validation and test")
-      ("lr", po::value<double>()->default_value(0.01), "peak learning rate")
+      ("lr", po::value<double>()->default_value(0.01, "0.01"), "peak learning rate")
       ("lr-schedule", po::value<std::string>()->default_value("cosine"),
        "cosine (warm-up then cosine decay), constant (0.5 * lr), restarts (one cosine cycle per validation)")
-      ("warmup-ratio", po::value<double>()->default_value(0.05), "fraction of steps (of each cycle) spent warming up")
-      ("momentum", po::value<double>()->default_value(0.9), "SGD momentum")
-      ("nesterov", po::value<bool>()->default_value(false), "Nesterov momentum (true/false)")
-      ("clip-norm", po::value<double>()->default_value(1.0), "global gradient-norm clipping (0: off)");
+      ("warmup-ratio", po::value<double>()->default_value(0.05, "0.05"), "fraction of steps (of each cycle) spent warming up")
+      ("momentum", po::value<double>()->default_value(0.9, "0.9"), "SGD momentum")
+      ("nesterov", po::value<bool>()->default_value(false, "false"), "Nesterov momentum (true/false)")
+      ("clip-norm", po::value<double>()->default_value(1.0, "1.0"), "global gradient-norm clipping (0: off)");
   return t;
 }
 
 po::options_description augmentation_options() {
   po::options_description a("Augmentation (training only)");
   a.add_options()
-      ("crop", po::value<bool>()->default_value(true), "random crop (true/false)")
-      ("area-min", po::value<double>()->default_value(0.05), "smallest crop area, as a fraction of the image")
-      ("aspect-min", po::value<double>()->default_value(0.75), "crop aspect ratio range [r, 1/r]")
-      ("flip", po::value<bool>()->default_value(true), "random left-right flip (true/false)")
-      ("brightness", po::value<double>()->default_value(0.0), "brightness jitter (added, on the [0,1] scale)")
-      ("contrast", po::value<double>()->default_value(0.0), "contrast jitter (factor in [1-c, 1+c])");
+      ("crop", po::value<bool>()->default_value(true, "true"), "random crop (true/false)")
+      ("area-min", po::value<double>()->default_value(0.05, "0.05"), "smallest crop area, as a fraction of the image")
+      ("aspect-min", po::value<double>()->default_value(0.75, "0.75"), "crop aspect ratio range [r, 1/r]")
+      ("flip", po::value<bool>()->default_value(true, "true"), "random left-right flip (true/false)")
+      ("brightness", po::value<double>()->default_value(0.0, "0.0"), "brightness jitter (added, on the [0,1] scale)")
+      ("contrast", po::value<double>()->default_value(0.0, "0.0"), "contrast jitter (factor in [1-c, 1+c])");
   return a;
 }
 

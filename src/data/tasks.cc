@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "io/idx_reader.h"
 #include "io/npz_reader.h"
@@ -230,7 +231,7 @@ std::string find_data_root(const std::string& explicit_root) {
   const char* candidates[] = {"../shared/datasets", "../../shared/datasets",
                               "/work/shared/datasets"};
   for (const char* dir : candidates)
-    if (is_directory(dir)) return dir;
+    if (is_directory(dir)) return std::filesystem::absolute(dir).lexically_normal().string();
   std::string tried;
   for (const char* dir : candidates) tried += cat(tried.empty() ? "" : ", ", dir);
   fail("no dataset directory found (tried ", tried,

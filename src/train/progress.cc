@@ -26,10 +26,12 @@ void ProgressLine::step(int64_t step, double loss, double lr, double grad_norm, 
   const double dt = elapsed - last_time_;
   const double rate = dt > 0 ? double(step - last_step_) * batch_ / dt : 0.0;
   const double eta = step > 0 ? elapsed / double(step) * double(total_ - step) : 0.0;
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "step %7lld/%lld  loss %.4f  lr %.3g  |g| %.3f  %.0f img/s  ETA %s",
-                (long long)step, (long long)total_, loss_sum_ / double(loss_count_), lr, grad_norm, rate,
-                format_duration(eta).c_str());
+  char val[32] = "val -";
+  if (last_accuracy_ >= 0) std::snprintf(val, sizeof val, "val %.2f%%", 100 * last_accuracy_);
+  char buf[240];
+  std::snprintf(buf, sizeof buf, "step %7lld/%lld  loss %.4f  %s  lr %.3g  |g| %.3f  %.0f img/s  ETA %s",
+                (long long)step, (long long)total_, loss_sum_ / double(loss_count_), val, lr, grad_norm,
+                rate, format_duration(eta).c_str());
   *out_ << buf << std::endl;
   loss_sum_ = 0.0;
   loss_count_ = 0;
@@ -47,6 +49,7 @@ void ProgressLine::validation(int index, int total, int64_t step, double accurac
                 format_duration(elapsed).c_str());
   *out_ << buf << std::endl;
   last_time_ += seconds;  // keep validation time out of the images/s figure
+  last_accuracy_ = accuracy;
 }
 
 }  // namespace munet

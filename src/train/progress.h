@@ -25,6 +25,7 @@ class ProgressLine {
   double loss_sum_ = 0.0;
   int64_t loss_count_ = 0, last_step_ = 0;
   double last_time_ = 0.0;
+  double last_accuracy_ = -1.0;  // latest validation accuracy (< 0: none yet)
 };
 
 }  // namespace munet

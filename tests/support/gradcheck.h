@@ -11,7 +11,7 @@
 #include "tensor/tensor.h"
 #include "util/rng.h"
 
-namespace munet::testing {
+namespace munet::test {
 
 constexpr double kGradStep = 1e-6;
 constexpr double kGradTolerance = 1e-6;
@@ -56,4 +56,4 @@ inline void expect_gradient(const std::string& what, Tensor input, const Tensor&
   EXPECT_EQ(failures, 0) << what << ": " << failures << " elements outside tolerance";
 }
 
-}  // namespace munet::testing
+}  // namespace munet::test

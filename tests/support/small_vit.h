@@ -8,7 +8,7 @@
 #include "nn/network.h"
 #include "util/rng.h"
 
-namespace munet::testing {
+namespace munet::test {
 
 struct SmallVit {
   ViTConfig cfg;
@@ -54,4 +54,4 @@ inline SmallVit make_small_vit(Backend& be, DType dtype, bool with_adapter, uint
   return v;
 }
 
-}  // namespace munet::testing
+}  // namespace munet::test

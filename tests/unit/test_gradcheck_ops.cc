@@ -7,9 +7,9 @@
 namespace munet {
 namespace {
 
-using testing::expect_gradient;
-using testing::random_tensor;
-using testing::weighted_sum;
+using test::expect_gradient;
+using test::random_tensor;
+using test::weighted_sum;
 
 class GradCheck : public ::testing::Test {
  protected:

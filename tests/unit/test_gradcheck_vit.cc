@@ -11,7 +11,7 @@
 namespace munet {
 namespace {
 
-using testing::expect_gradient;
+using test::expect_gradient;
 
 struct VitGradFixture : ::testing::Test {
   std::unique_ptr<Backend> be = make_cpu_backend(2);
@@ -20,7 +20,7 @@ struct VitGradFixture : ::testing::Test {
   Tensor images, labels;
 
   void SetUp() override {
-    images = testing::random_tensor({B, 8, 8, 3}, rng);
+    images = test::random_tensor({B, 8, 8, 3}, rng);
     labels = Tensor::host({B}, DType::I32);
     for (int b = 0; b < B; ++b) labels.data<int32_t>()[b] = b % 3;
   }
@@ -38,7 +38,7 @@ struct VitGradFixture : ::testing::Test {
 };
 
 TEST_F(VitGradFixture, WholeModelWithAdapter) {
-  auto v = testing::make_small_vit(*be, DType::F64, /*with_adapter=*/true, 5, /*perturb=*/true);
+  auto v = test::make_small_vit(*be, DType::F64, /*with_adapter=*/true, 5, /*perturb=*/true);
   Network net(*be, v.cfg, v.route);
   backward(net);
   for (auto& c : v.components)
@@ -46,7 +46,7 @@ TEST_F(VitGradFixture, WholeModelWithAdapter) {
 }
 
 TEST_F(VitGradFixture, FrozenComponentsBelowAndAboveTrainableOnes) {
-  auto v = testing::make_small_vit(*be, DType::F64, true, 6, true);
+  auto v = test::make_small_vit(*be, DType::F64, true, 6, true);
   // Only the adapter and the head train: the stem, both blocks and the norm are frozen.
   for (auto& s : v.route)
     s.trainable = s.component->kind() == ComponentKind::Adapter || s.component->kind() == ComponentKind::Head;
@@ -71,7 +71,7 @@ TEST_F(VitGradFixture, FrozenComponentsBelowAndAboveTrainableOnes) {
 }
 
 TEST_F(VitGradFixture, OnlyTheHeadTrainable) {
-  auto v = testing::make_small_vit(*be, DType::F64, false, 7, true);
+  auto v = test::make_small_vit(*be, DType::F64, false, 7, true);
   for (auto& s : v.route) s.trainable = s.component->kind() == ComponentKind::Head;
   Network net(*be, v.cfg, v.route);
   backward(net);
@@ -81,8 +81,8 @@ TEST_F(VitGradFixture, OnlyTheHeadTrainable) {
 
 TEST_F(VitGradFixture, Float32MatchesFloat64) {
   // The float32 engine computes the same function: logits agree to float precision.
-  auto v64 = testing::make_small_vit(*be, DType::F64, true, 8, true);
-  auto v32 = testing::make_small_vit(*be, DType::F32, true, 8, true);
+  auto v64 = test::make_small_vit(*be, DType::F64, true, 8, true);
+  auto v32 = test::make_small_vit(*be, DType::F32, true, 8, true);
   Network n64(*be, v64.cfg, v64.route), n32(*be, v32.cfg, v32.route);
   Tensor img32 = Tensor::host(images.shape(), DType::F32);
   for (int64_t i = 0; i < images.numel(); ++i) img32.data<float>()[i] = float(images.data<double>()[i]);
@@ -93,7 +93,7 @@ TEST_F(VitGradFixture, Float32MatchesFloat64) {
 }
 
 TEST_F(VitGradFixture, RouteOfTheWrongShapeIsRejected) {
-  auto v = testing::make_small_vit(*be, DType::F64, false, 9, false);
+  auto v = test::make_small_vit(*be, DType::F64, false, 9, false);
   ViTConfig other = v.cfg;
   other.num_classes = 4;
   EXPECT_THROW(Network(*be, other, v.route), Error);
