@@ -6,8 +6,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 
 # ---- the main job: the one place to change (becomes the evolution run once it exists) ----------
 main_job() {
-  "$MUNET_BUILD_DIR/munet" train --task mnist --steps 600 --validations 3 --batch-size 128 \
-    --crop false --flip false --threads "$(nproc)"
+  "$MUNET_BUILD_DIR/munet" train --task mnist --steps 1500 --validations 3 --batch-size 128 \
+    --lr 0.03 --crop false --flip false --threads "$(nproc)" --log-every 250
 }
 # -------------------------------------------------------------------------------------------------
 

@@ -64,7 +64,7 @@ po::options_description augmentation_options() {
       ("area-min", po::value<double>()->default_value(0.05, "0.05"), "smallest crop area, as a fraction of the image")
       ("aspect-min", po::value<double>()->default_value(0.75, "0.75"), "crop aspect ratio range [r, 1/r]")
       ("flip", po::value<bool>()->default_value(true, "true"), "random left-right flip (true/false)")
-      ("brightness", po::value<double>()->default_value(0.0, "0.0"), "brightness jitter (added, on the [0,1] scale)")
+      ("brightness", po::value<double>()->default_value(0.0, "0.0"), "brightness jitter (added, on the [-1,1] scale)")
       ("contrast", po::value<double>()->default_value(0.0, "0.0"), "contrast jitter (factor in [1-c, 1+c])");
   return a;
 }

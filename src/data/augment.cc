@@ -1,4 +1,5 @@
-// make_batch: per example, a crop box and jitter are drawn, bilinear taps (TF half-pixel
+// make_batch: per example, a crop box and jitter are drawn (TF semantics, as the µ2Net reference;
+// one difference: contrast is applied after the resize, so its mean is over the output image), bilinear taps (TF half-pixel
 // centres) are precomputed for the box's rows and columns, and the output is written in one pass.
 #include "data/augment.h"
 
@@ -12,7 +13,7 @@
 namespace munet {
 namespace {
 
-constexpr int kCropAttempts = 10;
+constexpr int kCropAttempts = 100;  // TF's default max_attempts
 constexpr int kOutChannels = 3;
 constexpr int64_t kExamplesPerTask = 8;
 
@@ -44,20 +45,49 @@ void make_taps(int start, int length, int size, bool mirror, Taps& taps) {
   }
 }
 
-// Inception-style crop: area fraction uniform in [area_min, 1], log-uniform aspect ratio,
-// up to kCropAttempts tries, else the whole image.
+// TF's sample_distorted_bounding_box with min_object_covered = 0 (GenerateRandomCrop in
+// tensorflow/core/kernels/image/sample_distorted_bounding_box_op.cc, ported literally): the
+// aspect ratio is uniform in [r, 1/r], the height uniform between the heights giving the smallest
+// and the largest allowed area, the offset uniform; up to kCropAttempts tries, else the whole image.
+bool generate_random_crop(int width, int height, double area_min, float aspect, Rng& rng, Box& box) {
+  const float min_area = float(area_min) * width * height;
+  const float max_area = float(width) * height;
+  int h = static_cast<int>(std::lrint(std::sqrt(min_area / aspect)));
+  int max_h = static_cast<int>(std::lrint(std::sqrt(max_area / aspect)));
+  if (std::lrint(max_h * aspect) > width) {
+    // The smallest max_h with round(max_h * aspect) <= width.
+    const float kEps = 0.0000001f;
+    max_h = static_cast<int>((width + 0.5f - kEps) / aspect);
+    if (std::lrint(max_h * aspect) > width) max_h -= 1;
+  }
+  if (max_h > height) max_h = height;
+  if (h >= max_h) h = max_h;
+  if (h < max_h) h += static_cast<int>(rng.below(uint64_t(max_h - h) + 1));
+  int w = static_cast<int>(std::lrint(h * aspect));
+  float area = float(w) * h;
+  if (area < min_area) {
+    h += 1;
+    w = static_cast<int>(std::lrint(h * aspect));
+    area = float(w) * h;
+  }
+  if (area > max_area) {
+    h -= 1;
+    w = static_cast<int>(std::lrint(h * aspect));
+    area = float(w) * h;
+  }
+  if (area < min_area || area > max_area || w > width || h > height || w <= 0 || h <= 0) return false;
+  const int y = h < height ? static_cast<int>(rng.below(uint64_t(height - h))) : 0;
+  const int x = w < width ? static_cast<int>(rng.below(uint64_t(width - w))) : 0;
+  box = {x, y, w, h};
+  return true;
+}
+
 Box sample_crop(int height, int width, const Augmentation& aug, Rng& rng) {
-  const double area = double(height) * width;
-  const double log_aspect = std::log(aug.aspect_min);
+  Box box{0, 0, width, height};
+  if (aug.area_min >= 1.0) return box;  // as the reference: no crop when nothing may be cut
   for (int attempt = 0; attempt < kCropAttempts; ++attempt) {
-    const double target = area * rng.uniform(aug.area_min, 1.0);
-    const double aspect = std::exp(rng.uniform(log_aspect, -log_aspect));
-    const int w = static_cast<int>(std::lround(std::sqrt(target * aspect)));
-    const int h = static_cast<int>(std::lround(std::sqrt(target / aspect)));
-    if (w < 1 || h < 1 || w > width || h > height) continue;
-    const int x = static_cast<int>(rng.below(uint64_t(width - w) + 1));
-    const int y = static_cast<int>(rng.below(uint64_t(height - h) + 1));
-    return {x, y, w, h};
+    const float aspect = static_cast<float>(rng.uniform(aug.aspect_min, 1.0 / aug.aspect_min));
+    if (generate_random_crop(width, height, aug.area_min, aspect, rng, box)) return box;
   }
   return {0, 0, width, height};
 }
@@ -150,13 +180,16 @@ void make_batch(const ImageSet& set, const int64_t* indices, int count, int imag
       make_taps(box.x, box.width, image_size, flip, cols);
       float* dst = out + b * out_floats;
       const uint8_t* src = set.image(indices[b]);
-      const float offset = 2 * brightness - 1;
+      // Brightness is added on the [-1, 1] scale, as the reference does after scaling.
+      const float offset = brightness - 1;
       if (set.channels == 1) {
         resize_into<1>(set, src, rows, cols, image_size, offset, dst);
       } else {
         resize_into<3>(set, src, rows, cols, image_size, offset, dst);
       }
       if (contrast != 1) adjust_contrast(dst, image_size * image_size, contrast);
+      if (brightness != 0 || contrast != 1)  // the reference ends with clip_by_value(-1, 1)
+        for (int64_t i = 0; i < out_floats; ++i) dst[i] = std::clamp(dst[i], -1.0f, 1.0f);
     }
   });
 }

@@ -1,5 +1,6 @@
 // Batch preprocessing (MU2NET.md "Training a child"): uint8 images to float NHWC batches in
-// [-1, 1]; training adds an Inception-style random crop, flip and brightness/contrast jitter.
+// [-1, 1]; training adds TF's random crop (sample_distorted_bounding_box), flip and
+// brightness/contrast jitter, then clips to [-1, 1], as the µ2Net reference does.
 #pragma once
 #include <cstdint>
 
@@ -10,10 +11,10 @@ namespace munet {
 
 struct Augmentation {
   bool crop = true;
-  double area_min = 0.05;    // crop area fraction is uniform in [area_min, 1]
-  double aspect_min = 0.75;  // crop aspect (width/height) is log-uniform in [r, 1/r]
+  double area_min = 0.05;    // smallest crop area fraction (1: no crop)
+  double aspect_min = 0.75;  // crop aspect (width/height) is uniform in [r, 1/r]
   bool flip = true;          // left-right with probability 0.5
-  double brightness = 0.0;   // add uniform[-brightness, brightness] on the [0, 1] scale
+  double brightness = 0.0;   // add uniform[-brightness, brightness] on the [-1, 1] scale
   double contrast = 0.0;     // scale about the per-channel mean by uniform[1-c, 1+c]
 };
 

@@ -45,7 +45,8 @@ void init_component(Component& c, Backend& backend, uint64_t seed) {
       for (int64_t k = 0; k < n; ++k) out[k] = 1.0;
     } else if (c.kind() == ComponentKind::PosEmbed) {
       for (int64_t k = 0; k < n; ++k) out[k] = 0.02 * rng.normal();
-    } else if (c.kind() == ComponentKind::Embedding && name == "kernel") {
+    } else if ((c.kind() == ComponentKind::Embedding && name == "kernel") || name == "down/kernel") {
+      // lecun_normal: the flax default of nn.Conv (patch embedding) and nn.Dense (adapter down).
       const double stddev = std::sqrt(1.0 / double(p.shape[0]));
       for (int64_t k = 0; k < n; ++k) out[k] = truncated_normal(rng, stddev);
     } else if (ends_with("kernel") && c.kind() != ComponentKind::Head && name != "up/kernel") {

@@ -1,6 +1,7 @@
 // Learning-rate schedule values.
 #include "optim/schedule.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "util/error.h"
@@ -42,8 +43,13 @@ double LrSchedule::at(int64_t step) const {
     case LrScheduleKind::Constant: return 0.5 * lr;
     case LrScheduleKind::Cosine: return warmup_cosine(lr, warmup_ratio, total_steps, step);
     case LrScheduleKind::Restarts: {
-      const int64_t cycle = cycle_steps > 0 ? cycle_steps : total_steps;
-      return warmup_cosine(lr, warmup_ratio, cycle, step % cycle);
+      // The chunk holding `step`, bounded exactly as the trainer bounds its validations.
+      const int64_t V = validations > 0 ? validations : 1;
+      int64_t v = std::min(V - 1, step * V / total_steps);
+      while (v + 1 < V && total_steps * (v + 1) / V <= step) ++v;
+      while (v > 0 && total_steps * v / V > step) --v;
+      const int64_t start = total_steps * v / V, end = total_steps * (v + 1) / V;
+      return warmup_cosine(lr, warmup_ratio, end - start, step - start);
     }
   }
   return lr;

@@ -16,7 +16,7 @@ struct LrSchedule {
   double lr = 0.01;
   double warmup_ratio = 0.05;
   int64_t total_steps = 1;
-  int64_t cycle_steps = 1;  // steps per validation period (restarts)
+  int validations = 1;  // restarts: one cycle per validation chunk [steps*v/V, steps*(v+1)/V)
 
   // Learning rate for step t in [0, total_steps).
   double at(int64_t step) const;

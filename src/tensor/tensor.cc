@@ -43,6 +43,7 @@ std::string shape_str(const Shape& s) {
 
 Tensor::Tensor(std::shared_ptr<Buffer> buffer, size_t byte_offset, Shape shape, DType dtype)
     : buffer_(std::move(buffer)), offset_(byte_offset), shape_(std::move(shape)), dtype_(dtype) {
+  MUNET_CHECK(buffer_ != nullptr, "tensor of shape ", shape_str(shape_), " has no buffer");
   for (int64_t d : shape_) MUNET_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape_));
   MUNET_CHECK(offset_ + bytes() <= buffer_->bytes, "tensor of shape ", shape_str(shape_),
               " does not fit its buffer");

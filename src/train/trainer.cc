@@ -117,8 +117,7 @@ TrainResult train_network(Backend& backend, Network& net, const TaskData& task,
   const std::vector<Component*> trainable = net.trainable_components();
   MUNET_CHECK(!trainable.empty(), "the route has no trainable component");
   const int image_size = net.config().image_size;
-  const LrSchedule schedule{cfg.schedule, cfg.lr, cfg.warmup_ratio, cfg.steps,
-                            cfg.steps / cfg.validations};
+  const LrSchedule schedule{cfg.schedule, cfg.lr, cfg.warmup_ratio, cfg.steps, cfg.validations};
 
   BatchStream stream(task.train.size, stream_id(cfg.seed, {1}));
   Batch batch(backend, cfg.batch_size, image_size);

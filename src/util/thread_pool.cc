@@ -34,7 +34,12 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::run_share(int index) {
   in_pool_task = true;
-  for (int t = index; t < tasks_; t += size()) (*fn_)(t);
+  try {
+    for (int t = index; t < tasks_; t += size()) (*fn_)(t);
+  } catch (...) {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    if (!error_) error_ = std::current_exception();
+  }
   in_pool_task = false;
 }
 
@@ -58,6 +63,11 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
     else std::this_thread::yield();
   }
   fn_ = nullptr;
+  if (error_) {
+    std::exception_ptr e = error_;
+    error_ = nullptr;
+    std::rethrow_exception(e);
+  }
 }
 
 void ThreadPool::worker_loop(int index) {

@@ -3,6 +3,7 @@
 // is computed: every op partitions its outputs (never a floating-point reduction) across threads.
 #pragma once
 #include <atomic>
+#include <exception>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -21,7 +22,8 @@ class ThreadPool {
 
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
-  // Calls fn(t) for t in [0, tasks) spread over the threads; returns when all are done.
+  // Calls fn(t) for t in [0, tasks) spread over the threads; returns when all are done. If a call
+  // throws, the first exception is rethrown here once every thread has finished.
   // A call from inside a pool task runs serially (no nested parallelism).
   void run(int tasks, const std::function<void(int)>& fn);
 
@@ -54,6 +56,8 @@ class ThreadPool {
   std::atomic<int> pending_{0};
   std::atomic<int> sleeping_{0};
   std::atomic<bool> stop_{false};
+  std::exception_ptr error_;  // first exception thrown by a task of the current run
+  std::mutex error_mutex_;
   std::mutex mutex_;
   std::condition_variable wake_;
 };

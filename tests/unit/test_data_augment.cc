@@ -148,18 +148,24 @@ TEST(MakeBatch, BrightnessShiftsAndContrastScalesAboutTheMean) {
   const std::vector<float> bright = batch(set, {0}, 16, &aug, 5, 1);
   const float shift = bright[0] - eval[0];
   EXPECT_NE(shift, 0.0f);
-  EXPECT_LE(std::abs(shift), 0.2f + 1e-6f);  // 2 * brightness on the [-1, 1] scale
-  for (size_t i = 0; i < eval.size(); ++i) ASSERT_NEAR(bright[i] - eval[i], shift, 1e-5f);
+  EXPECT_LE(std::abs(shift), 0.1f + 1e-6f);  // brightness is added on the [-1, 1] scale
+  for (size_t i = 0; i < eval.size(); ++i)  // then the result is clipped to [-1, 1]
+    ASSERT_NEAR(bright[i], std::clamp(eval[i] + shift, -1.0f, 1.0f), 1e-5f) << i;
 
+  // Contrast on a mid-range image ([64, 192] -> about [-0.5, 0.5]), where a factor up to 1.5
+  // cannot reach the clip at +-1.
+  ImageSet mid = set;
+  for (uint8_t& p : mid.pixels) p = uint8_t(64 + p / 2);
+  const std::vector<float> mid_eval = batch(mid, {0}, 16, nullptr, 0, 1);
   aug.brightness = 0;
   aug.contrast = 0.5;
-  const std::vector<float> contrast = batch(set, {0}, 16, &aug, 5, 1);
+  const std::vector<float> contrast = batch(mid, {0}, 16, &aug, 5, 1);
   for (int c = 0; c < 3; ++c) {
     double mean_eval = 0, mean_out = 0;
-    for (int p = 0; p < 256; ++p) mean_eval += eval[p * 3 + c], mean_out += contrast[p * 3 + c];
+    for (int p = 0; p < 256; ++p) mean_eval += mid_eval[p * 3 + c], mean_out += contrast[p * 3 + c];
     mean_eval /= 256, mean_out /= 256;
     EXPECT_NEAR(mean_out, mean_eval, 1e-5);
-    const double factor = (contrast[c] - mean_eval) / (eval[c] - mean_eval);
+    const double factor = (contrast[c] - mean_eval) / (mid_eval[c] - mean_eval);
     EXPECT_GE(factor, 0.5 - 1e-4);
     EXPECT_LE(factor, 1.5 + 1e-4);
     EXPECT_NE(factor, 1.0);

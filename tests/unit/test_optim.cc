@@ -10,7 +10,7 @@ namespace munet {
 namespace {
 
 TEST(LrSchedule, CosineWarmupThenDecay) {
-  LrSchedule s{LrScheduleKind::Cosine, 0.1, 0.1, 100, 20};
+  LrSchedule s{LrScheduleKind::Cosine, 0.1, 0.1, 100, 5};
   // 10 warm-up steps from 0.001 to 0.1: step t gives 0.001 + 0.099 * t / 10.
   EXPECT_DOUBLE_EQ(s.at(0), 0.001);
   EXPECT_DOUBLE_EQ(s.at(5), 0.001 + 0.099 * 0.5);
@@ -22,19 +22,30 @@ TEST(LrSchedule, CosineWarmupThenDecay) {
 }
 
 TEST(LrSchedule, ConstantIsHalfTheRate) {
-  LrSchedule s{LrScheduleKind::Constant, 0.02, 0.1, 100, 20};
+  LrSchedule s{LrScheduleKind::Constant, 0.02, 0.1, 100, 5};
   EXPECT_DOUBLE_EQ(s.at(0), 0.01);
   EXPECT_DOUBLE_EQ(s.at(99), 0.01);
 }
 
 TEST(LrSchedule, RestartsRepeatTheCyclePerValidationPeriod) {
-  LrSchedule s{LrScheduleKind::Restarts, 0.1, 0.25, 60, 20};
+  LrSchedule s{LrScheduleKind::Restarts, 0.1, 0.25, 60, 3};
   // Each 20-step cycle: 5 warm-up steps from 0.001, then cosine over 15.
   for (int cycle = 0; cycle < 3; ++cycle) {
     EXPECT_DOUBLE_EQ(s.at(cycle * 20), 0.001);
     EXPECT_DOUBLE_EQ(s.at(cycle * 20 + 5), 0.1);
     EXPECT_NEAR(s.at(cycle * 20 + 5 + 5), 0.1 * 0.5 * (1 + std::cos(M_PI / 3)), 1e-15);
   }
+}
+
+TEST(LrSchedule, RestartCyclesFollowUnevenValidationChunks) {
+  // 10 steps, 3 validations: chunks [0,3), [3,6), [6,10); warm-up int(0.34 * len) steps.
+  LrSchedule s{LrScheduleKind::Restarts, 1.0, 0.34, 10, 3};
+  EXPECT_DOUBLE_EQ(s.at(0), 0.01);
+  EXPECT_DOUBLE_EQ(s.at(1), 1.0);  // warm-up of int(0.34 * 3) = 1 step
+  EXPECT_DOUBLE_EQ(s.at(3), 0.01);
+  EXPECT_DOUBLE_EQ(s.at(6), 0.01);
+  EXPECT_DOUBLE_EQ(s.at(7), 1.0);  // int(0.34 * 4) = 1 step of warm-up, then cosine over 3
+  EXPECT_NEAR(s.at(9), 0.5 * (1 + std::cos(M_PI * 2 / 3)), 1e-15);
 }
 
 TEST(LrSchedule, UnknownNameIsAnError) {

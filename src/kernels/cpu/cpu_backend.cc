@@ -32,6 +32,7 @@ std::string CpuBackend::describe() const {
 Tensor CpuBackend::empty(const Shape& shape, DType dtype) { return Tensor::host(shape, dtype); }
 
 void CpuBackend::zero(Tensor& t) {
+  MUNET_CHECK(t.defined(), "zero: tensor is not defined");
   char* p = static_cast<char*>(t.raw());
   const int64_t bytes = t.bytes();
   pool_.parallel_for(0, bytes, 1 << 18, [&](int64_t lo, int64_t hi) { std::memset(p + lo, 0, hi - lo); });
@@ -45,6 +46,10 @@ void CpuBackend::copy(const Tensor& src, Tensor& dst) {
               "copy: the CPU backend copies host tensors only");
   const char* s = static_cast<const char*>(src.raw());
   char* d = static_cast<char*>(dst.raw());
+  if (s < d + dst.bytes() && d < s + src.bytes()) {  // overlapping views: one ordered move
+    std::memmove(d, s, src.bytes());
+    return;
+  }
   pool_.parallel_for(0, src.bytes(), 1 << 18,
                      [&](int64_t lo, int64_t hi) { std::memmove(d + lo, s + lo, hi - lo); });
 }

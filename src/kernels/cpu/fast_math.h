@@ -1,6 +1,6 @@
 // Branch-free, vectorisable float approximations of exp and tanh for the hot element-wise loops
 // (GELU, softmax). exp: range reduction to 2^n * e^r, |r| <= ln2/2, degree-6 polynomial, about
-// 2 ulp over [-87, 88]. Double precision always uses the exact <cmath> functions.
+// 2 ulp over [-87, 88]; NaN stays NaN. Double precision always uses the exact <cmath> functions.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -9,7 +9,7 @@
 namespace munet::cpu {
 
 inline float fast_exp(float x) {
-  x = std::fmin(std::fmax(x, -87.0f), 88.0f);
+  x = x == x ? std::fmin(std::fmax(x, -87.0f), 88.0f) : x;  // clamp; NaN passes through
   const float n = std::nearbyint(x * 1.44269504088896341f);
   const float r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;

@@ -49,6 +49,7 @@ void CpuBackend::layernorm_backward(const Tensor& x, const Tensor& gamma, const 
                                     bool accumulate_dx, Tensor* dgamma, Tensor* dbeta) {
   dispatch_real(x.dtype(), "layernorm_backward", [&](auto tag) {
     using T = decltype(tag);
+    MUNET_CHECK(x.rank() == 2, "layernorm_backward: x must be a matrix, got ", shape_str(x.shape()));
     const int64_t M = x.dim(0), D = x.dim(1);
     expect_tensor(gamma, x.dtype(), {D}, "layernorm_backward", "gamma");
     expect_tensor(mean, x.dtype(), {M}, "layernorm_backward", "mean");

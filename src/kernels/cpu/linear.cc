@@ -1,6 +1,7 @@
-// Linear layer forward and backward on the CPU. Each thread owns a slab of output rows (forward,
-// dx), a slab of weight-gradient rows (dw) and a slab of bias-gradient columns (db), so no
-// floating-point sum is ever split between threads.
+// Linear layer forward and backward on the CPU. Outputs are cut into fixed-size blocks (rows of
+// y and dx, rows of dw, columns of db) that do not depend on the number of threads, and each block
+// is one BLAS call handed whole to one thread: OpenBLAS picks its kernels by call shape, so this
+// keeps every result bit-identical however many threads run. No floating-point sum is ever split.
 #include <algorithm>
 
 #include "kernels/cpu/blas.h"
@@ -9,13 +10,14 @@
 namespace munet {
 namespace {
 
-// Below this many multiply-adds a GEMM is not worth splitting.
-constexpr int64_t kParallelWork = 1 << 17;
+// Blocks are few and large (each BLAS call re-packs its other operand): an even number of them
+// (two threads stay balanced), about kTargetRows rows each. The split depends on n alone.
+constexpr int64_t kTargetRows = 256;
+constexpr int64_t kColumnBlock = 256;
 
-int threads_for(ThreadPool& pool, int64_t work, int64_t rows) {
-  if (work < kParallelWork) return 1;
-  return static_cast<int>(std::min<int64_t>(pool.size(), std::max<int64_t>(rows / 8, 1)));
-}
+int64_t row_blocks(int64_t n) { return n <= 0 ? 0 : 2 * ((n + 2 * kTargetRows - 1) / (2 * kTargetRows)); }
+int64_t block_start(int64_t n, int64_t blocks, int64_t i) { return n * i / blocks; }
+int64_t column_blocks(int64_t n) { return (n + kColumnBlock - 1) / kColumnBlock; }
 
 }  // namespace
 
@@ -32,14 +34,16 @@ void CpuBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* 
     const T* pw = w.data<T>();
     const T* pb = b ? b->data<T>() : nullptr;
     T* py = y.data<T>();
-    const int parts = threads_for(pool_, M * N * K, M);
-    pool_.run(parts, [&](int t) {
-      const int64_t r0 = M * t / parts, r1 = M * (t + 1) / parts;
-      if (r0 == r1) return;
-      if (pb)
-        for (int64_t r = r0; r < r1; ++r) std::copy(pb, pb + N, py + r * N);
-      cpu::gemm(false, false, int(r1 - r0), int(N), int(K), T(1), px + r0 * K, int(K), pw, int(N),
-                pb ? T(1) : T(0), py + r0 * N, int(N));
+    const int64_t nblk = row_blocks(M);
+    pool_.parallel_for(0, nblk, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t blk = lo; blk < hi; ++blk) {
+        const int64_t r0 = block_start(M, nblk, blk), r1 = block_start(M, nblk, blk + 1);
+        if (r0 == r1) continue;
+        if (pb)
+          for (int64_t r = r0; r < r1; ++r) std::copy(pb, pb + N, py + r * N);
+        cpu::gemm(false, false, int(r1 - r0), int(N), int(K), T(1), px + r0 * K, int(K), pw, int(N),
+                  pb ? T(1) : T(0), py + r0 * N, int(N));
+      }
     });
   });
 }
@@ -48,7 +52,8 @@ void CpuBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor&
                                  Tensor* dw, Tensor* db) {
   dispatch_real(x.dtype(), "linear_backward", [&](auto tag) {
     using T = decltype(tag);
-    MUNET_CHECK(x.rank() == 2 && w.rank() == 2, "linear_backward: x and w must be matrices");
+    MUNET_CHECK(x.rank() == 2 && w.rank() == 2, "linear_backward: x and w must be matrices, got ",
+                shape_str(x.shape()), " and ", shape_str(w.shape()));
     const int64_t M = x.dim(0), K = x.dim(1), N = w.dim(1);
     expect_tensor(w, x.dtype(), {K, N}, "linear_backward", "w");
     expect_tensor(dy, x.dtype(), {M, N}, "linear_backward", "dy");
@@ -61,26 +66,28 @@ void CpuBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor&
     T* pdx = dx ? dx->data<T>() : nullptr;
     T* pdw = dw ? dw->data<T>() : nullptr;
     T* pdb = db ? db->data<T>() : nullptr;
-    const int parts = threads_for(pool_, M * N * K, std::min(M, K));
-    pool_.run(parts, [&](int t) {
-      if (pdx) {  // dx[r0:r1] = dy[r0:r1] w^T
-        const int64_t r0 = M * t / parts, r1 = M * (t + 1) / parts;
-        if (r1 > r0)
-          cpu::gemm(false, true, int(r1 - r0), int(K), int(N), T(1), pdy + r0 * N, int(N), pw,
-                    int(N), T(0), pdx + r0 * K, int(K));
-      }
-      if (pdw) {  // dw[k0:k1] += x[:, k0:k1]^T dy
-        const int64_t k0 = K * t / parts, k1 = K * (t + 1) / parts;
-        if (k1 > k0)
-          cpu::gemm(true, false, int(k1 - k0), int(N), int(M), T(1), px + k0, int(K), pdy, int(N),
-                    T(1), pdw + k0 * N, int(N));
-      }
-      if (pdb) {  // db[n0:n1] += sum over rows of dy[:, n0:n1]
-        const int64_t n0 = N * t / parts, n1 = N * (t + 1) / parts;
-        for (int64_t r = 0; r < M; ++r) {
-          const T* row = pdy + r * N;
+    // One list of independent blocks: dx row blocks, then dw row blocks, then db column blocks.
+    const int64_t nx = pdx ? row_blocks(M) : 0, nw = pdw ? row_blocks(K) : 0;
+    const int64_t nb = pdb ? column_blocks(N) : 0;
+    pool_.parallel_for(0, nx + nw + nb, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t blk = lo; blk < hi; ++blk) {
+        if (blk < nx) {  // dx[r0:r1] = dy[r0:r1] w^T
+          const int64_t r0 = block_start(M, nx, blk), r1 = block_start(M, nx, blk + 1);
+          if (r0 < r1)
+            cpu::gemm(false, true, int(r1 - r0), int(K), int(N), T(1), pdy + r0 * N, int(N), pw,
+                      int(N), T(0), pdx + r0 * K, int(K));
+        } else if (blk < nx + nw) {  // dw[k0:k1] += x[:, k0:k1]^T dy
+          const int64_t k0 = block_start(K, nw, blk - nx), k1 = block_start(K, nw, blk - nx + 1);
+          if (k0 < k1)
+            cpu::gemm(true, false, int(k1 - k0), int(N), int(M), T(1), px + k0, int(K), pdy, int(N),
+                      T(1), pdw + k0 * N, int(N));
+        } else {  // db[n0:n1] += sum over rows of dy[:, n0:n1]
+          const int64_t n0 = (blk - nx - nw) * kColumnBlock, n1 = std::min(N, n0 + kColumnBlock);
+          for (int64_t r = 0; r < M; ++r) {
+            const T* row = pdy + r * N;
 #pragma omp simd
-          for (int64_t n = n0; n < n1; ++n) pdb[n] += row[n];
+            for (int64_t n = n0; n < n1; ++n) pdb[n] += row[n];
+          }
         }
       }
     });
