@@ -8,35 +8,10 @@
 #include "app/options.h"
 #include "data/tasks.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "nn/init.h"
+#include "nn/vit_model.h"
 #include "train/progress.h"
 
 namespace munet::app {
-namespace {
-
-struct Model {
-  std::vector<std::unique_ptr<Component>> components;
-  std::vector<RouteStep> route;
-};
-
-// The root route of a ViT config: fresh components, all trainable.
-Model fresh_model(Backend& be, const ViTConfig& cfg, uint64_t seed) {
-  Model m;
-  auto add = [&](const std::string& name, ComponentKind kind) {
-    m.components.push_back(std::make_unique<Component>(name, kind, component_layout(kind, cfg), be, DType::F32));
-    init_component(*m.components.back(), be, seed);
-    m.route.push_back({m.components.back().get(), true});
-  };
-  add("embedding", ComponentKind::Embedding);
-  add("cls", ComponentKind::ClassToken);
-  add("posembed_" + std::to_string(cfg.image_size), ComponentKind::PosEmbed);
-  for (int i = 0; i < cfg.layers; ++i) add("encoderblock_" + std::to_string(i), ComponentKind::EncoderBlock);
-  add("encoder_norm", ComponentKind::EncoderNorm);
-  add("head", ComponentKind::Head);
-  return m;
-}
-
-}  // namespace
 
 int train_command(int argc, char** argv) {
   po::options_description all;
@@ -58,7 +33,7 @@ int train_command(int argc, char** argv) {
   auto backend = std::make_unique<CpuBackend>(vm["threads"].as<int>() > 0 ? vm["threads"].as<int>() : hardware_threads());
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  Model model = fresh_model(*backend, cfg, tc.seed);
+  VitModel model = fresh_vit(*backend, cfg, tc.seed);
   int64_t params = 0;
   for (const auto& c : model.components) params += c->size();
   std::printf("munet train: task %s (%lld train / %lld validation / %lld test, %d classes) from %s [%.1fs]\n",

@@ -38,6 +38,8 @@ class Component {
   Tensor& grad();
   Tensor& velocity();
   bool has_optimizer_state() const { return velocity_.defined(); }
+  // The momentum buffer as it is (undefined when the component was never trained).
+  const Tensor& optimizer_state() const { return velocity_; }
 
   // Views of parameter i (in layout order) into values / grad.
   Tensor param(int i) const { return view_of(values_, i); }

@@ -11,8 +11,7 @@
 #include <boost/program_options.hpp>
 
 #include "kernels/cpu/cpu_backend.h"
-#include "nn/init.h"
-#include "nn/network.h"
+#include "nn/vit_model.h"
 #include "optim/sgd.h"
 #include "util/rng.h"
 
@@ -78,20 +77,8 @@ int main(int argc, char** argv) {
   const int B = vm["batch"].as<int>(), warmup = vm["warmup"].as<int>(), steps = vm["steps"].as<int>();
 
   CpuBackend be(threads);
-  std::vector<std::unique_ptr<Component>> comps;
-  std::vector<RouteStep> route;
-  auto add = [&](const std::string& name, ComponentKind kind) {
-    comps.push_back(std::make_unique<Component>(name, kind, component_layout(kind, cfg), be, DType::F32));
-    init_component(*comps.back(), be, 0);
-    route.push_back({comps.back().get(), true});
-  };
-  add("embedding", ComponentKind::Embedding);
-  add("cls", ComponentKind::ClassToken);
-  add("posembed", ComponentKind::PosEmbed);
-  for (int i = 0; i < cfg.layers; ++i) add("encoderblock_" + std::to_string(i), ComponentKind::EncoderBlock);
-  add("encoder_norm", ComponentKind::EncoderNorm);
-  add("head", ComponentKind::Head);
-  Network net(be, cfg, route);
+  VitModel model = fresh_vit(be, cfg, 0);
+  Network net(be, cfg, model.route);
   Tensor images = Tensor::host({B, cfg.image_size, cfg.image_size, 3}, DType::F32);
   Tensor labels = Tensor::host({B}, DType::I32), dlogits = Tensor::host({B, cfg.num_classes}, DType::F32);
   Rng rng(1);

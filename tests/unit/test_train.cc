@@ -5,33 +5,12 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_backend.h"
-#include "nn/init.h"
+#include "nn/vit_model.h"
 #include "support/data_root.h"
 #include "train/trainer.h"
 
 namespace munet {
 namespace {
-
-struct Root {
-  std::vector<std::unique_ptr<Component>> components;
-  std::vector<RouteStep> route;
-};
-
-Root char_root(Backend& be, const ViTConfig& cfg, uint64_t seed) {
-  Root r;
-  auto add = [&](const std::string& name, ComponentKind kind) {
-    r.components.push_back(std::make_unique<Component>(name, kind, component_layout(kind, cfg), be, DType::F32));
-    init_component(*r.components.back(), be, seed);
-    r.route.push_back({r.components.back().get(), true});
-  };
-  add("embedding", ComponentKind::Embedding);
-  add("cls", ComponentKind::ClassToken);
-  add("posembed_32", ComponentKind::PosEmbed);
-  for (int i = 0; i < cfg.layers; ++i) add("encoderblock_" + std::to_string(i), ComponentKind::EncoderBlock);
-  add("encoder_norm", ComponentKind::EncoderNorm);
-  add("head", ComponentKind::Head);
-  return r;
-}
 
 const TaskData& mnist(const std::string& root) {
   static const TaskData task = load_task("mnist", root);
@@ -41,8 +20,8 @@ const TaskData& mnist(const std::string& root) {
 TrainResult train(const TaskData& task, int threads, const TrainConfig& tc, uint64_t seed) {
   CpuBackend be(threads);
   ViTConfig cfg = vit_preset("char");
-  Root r = char_root(be, cfg, seed);
-  Network net(be, cfg, r.route);
+  VitModel m = fresh_vit(be, cfg, seed);
+  Network net(be, cfg, m.route);
   return train_network(be, net, task, tc, be.pool(), nullptr);
 }
 
