@@ -4,6 +4,7 @@
 namespace munet::app {
 
 int train_command(int argc, char** argv);
+int evolve_command(int argc, char** argv);
 int info_command(int argc, char** argv);
 
 }  // namespace munet::app

@@ -15,6 +15,7 @@ void usage(std::ostream& out) {
       << "usage: munet <command> [options]     (munet <command> --help for its options)\n\n"
       << "commands:\n"
       << "  train   train one ViT on one task and report its test accuracy\n"
+      << "  evolve  grow one multitask system over a list of tasks (µ2Net)\n"
       << "  info    show how this munet was built and where it finds data\n";
 }
 
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   try {
     if (command == "train") return munet::app::train_command(argc - 1, argv + 1);
+    if (command == "evolve") return munet::app::evolve_command(argc - 1, argv + 1);
     if (command == "info") return munet::app::info_command(argc - 1, argv + 1);
     std::cerr << "munet: unknown command '" << command << "'\n\n";
     usage(std::cerr);

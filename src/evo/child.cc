@@ -1,0 +1,169 @@
+// Child construction: hyperparameter mutation, route assembly and the clone-or-share rule.
+#include "evo/child.h"
+
+#include "nn/init.h"
+#include "nn/posembed_resize.h"
+#include "util/error.h"
+
+namespace munet {
+namespace {
+
+constexpr Hp kPerChild[] = {Hp::Mu, Hp::Lr, Hp::LrSchedule, Hp::WarmupRatio, Hp::Momentum,
+                            Hp::Nesterov, Hp::AdapterDim, Hp::NumLayers};
+
+class RouteBuilder {
+ public:
+  RouteBuilder(const ChildContext& ctx, const ModelRecord& parent, ModelRecord& child, Rng& rng)
+      : ctx_(ctx), parent_(parent), child_(child), rng_(rng), mu_(parent.hparams.mu()) {}
+
+  // The id of component `name` on the parent's route, else on the nearest ancestor's (same task
+  // only when own_task_only), else on the root's; -1 if none still in the pool.
+  ComponentId find(const std::string& name, bool own_task_only) const {
+    for (ModelId m = parent_.id; m != kNoModel;) {
+      const ModelRecord& r = ctx_.models.at(m);
+      if (!own_task_only || r.task == ctx_.task)
+        for (size_t i = 0; i < r.route.size(); ++i)
+          if (r.route_names[i] == name && ctx_.pool.contains(r.route[i])) return r.route[i];
+      m = r.parent;
+    }
+    if (own_task_only) return -1;
+    const ModelRecord& root = ctx_.models.at(ctx_.root);
+    for (size_t i = 0; i < root.route.size(); ++i)
+      if (root.route_names[i] == name && ctx_.pool.contains(root.route[i])) return root.route[i];
+    return -1;
+  }
+
+  // Puts an existing component on the route: cloned (trainable) or shared (frozen).
+  void take(ComponentId id) {
+    const std::string& name = ctx_.pool.at(id).component->name();
+    const bool must_clone = ctx_.pool.trainable_by(id, ctx_.task) || name == "encoder_norm";
+    if (must_clone || rng_.bernoulli(mu_)) {
+      if (!must_clone) child_.mutations.push_back("clone " + name);
+      push(ctx_.pool.clone(id, ctx_.task), true);
+    } else {
+      push(id, false);
+    }
+  }
+
+  // Adds a fresh component (initialised for this child) as trainable.
+  void add_new(const std::string& name, ComponentKind kind, const ViTConfig& cfg, int adapter_dim) {
+    auto c = std::make_unique<Component>(name, kind, component_layout(kind, cfg, adapter_dim), ctx_.backend,
+                                         DType::F32);
+    init_component(*c, ctx_.backend, ctx_.init_seed);
+    push(ctx_.pool.add(ctx_.task, std::move(c)), true);
+  }
+
+  void push(ComponentId id, bool trainable) {
+    child_.route.push_back(id);
+    child_.route_names.push_back(ctx_.pool.at(id).component->name());
+    child_.route_trainable.push_back(trainable);
+  }
+
+  const ModelRecord& parent() const { return parent_; }
+  double mu() const { return mu_; }
+
+ private:
+  const ChildContext& ctx_;
+  const ModelRecord& parent_;
+  ModelRecord& child_;
+  Rng& rng_;
+  double mu_;
+};
+
+ComponentId on_route(const ModelRecord& m, const std::string& name) {
+  for (size_t i = 0; i < m.route.size(); ++i)
+    if (m.route_names[i] == name) return m.route[i];
+  return -1;
+}
+
+}  // namespace
+
+ViTConfig model_shape(const ViTConfig& shape, const Hparams& hp, int num_classes) {
+  ViTConfig c = shape;
+  c.image_size = hp.image_size();
+  c.layers = hp.num_layers();
+  c.num_classes = num_classes;
+  return c;
+}
+
+ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const Hparams& generation,
+                       Rng& rng) {
+  ModelRecord child;
+  child.task = ctx.task;
+  child.parent = parent.id;
+  Hparams hp = parent.hparams;
+  for (int i = 0; i < kHpCount; ++i) {
+    const Hp h = static_cast<Hp>(i);
+    if (ctx.space.spec(h).dataset && hp[h] != generation[h]) {
+      child.mutations.push_back(cat(ctx.space.spec(h).name, " ", ctx.space.value_string(h, hp[h]), "->",
+                                    ctx.space.value_string(h, generation[h]), " (generation)"));
+      hp[h] = generation[h];
+    }
+  }
+  for (Hp h : kPerChild) {
+    const std::string m = ctx.space.mutate(h, hp, parent.hparams.mu(), rng);
+    if (!m.empty()) child.mutations.push_back(m);
+  }
+  child.hparams = hp;
+  const ViTConfig cfg = model_shape(ctx.shape, hp, ctx.shape.num_classes);
+
+  RouteBuilder b(ctx, parent, child, rng);
+  auto need = [&](const std::string& name) {
+    const ComponentId id = b.find(name, false);
+    MUNET_CHECK(id >= 0, "making a child of model ", parent.id, ": no component '", name,
+                "' on its ancestors or the root");
+    return id;
+  };
+  b.take(need("embedding"));
+  b.take(need("cls"));
+
+  const std::string pos_name = "posembed_" + std::to_string(cfg.image_size);
+  const ComponentId pos = b.find(pos_name, false);
+  if (pos >= 0) {
+    b.take(pos);
+  } else {  // resize the parent's embedding to the new grid and train it
+    const ComponentId from = [&] {
+      for (size_t i = 0; i < parent.route.size(); ++i)
+        if (ctx.pool.at(parent.route[i]).component->kind() == ComponentKind::PosEmbed) return parent.route[i];
+      fail("model ", parent.id, " has no position embedding");
+    }();
+    const Component& src = ctx.pool.component(from);
+    Tensor host = Tensor::host(src.values().shape(), src.values().dtype());
+    ctx.backend.copy(src.values(), host);
+    const Tensor resized = resize_position_embedding(host.reshape(src.layout()[0].shape), cfg.grid());
+    auto c = std::make_unique<Component>(pos_name, ComponentKind::PosEmbed,
+                                         component_layout(ComponentKind::PosEmbed, cfg), ctx.backend, DType::F32);
+    ctx.backend.copy(resized.reshape(c->values().shape()), c->values());
+    child.mutations.push_back("resize " + src.name() + "->" + pos_name);
+    b.push(ctx.pool.add(ctx.task, std::move(c)), true);
+  }
+
+  for (int i = 0; i < cfg.layers; ++i) {
+    const std::string adapter = "adapter_" + std::to_string(i);
+    const ComponentId a = on_route(parent, adapter);
+    if (a >= 0) {
+      b.take(a);
+    } else if (rng.bernoulli(b.mu())) {
+      child.mutations.push_back(cat("add ", adapter, " (dim ", hp.adapter_dim(), ")"));
+      b.add_new(adapter, ComponentKind::Adapter, cfg, hp.adapter_dim());
+    }
+    b.take(need("encoderblock_" + std::to_string(i)));
+  }
+  b.take(need("encoder_norm"));
+
+  const ComponentId head = b.find("head", true);
+  if (head >= 0) {
+    b.take(head);
+  } else {
+    child.mutations.push_back("new head");
+    b.add_new("head", ComponentKind::Head, cfg, 0);
+  }
+  for (size_t i = 0; i < child.route.size(); ++i) {
+    const int64_t n = ctx.pool.at(child.route[i]).component->size();
+    child.params += n;
+    if (child.route_trainable[i]) child.new_params += n;
+  }
+  return child;
+}
+
+}  // namespace munet

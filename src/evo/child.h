@@ -1,0 +1,38 @@
+// Making a child model from a parent (MU2NET.md "Mutations"): model hyperparameters mutate with
+// the parent's µ, dataset hyperparameters come from the generation; the route is rebuilt from
+// the child's num_layers, taking each component from the parent (else the nearest ancestor,
+// else the root): components the task may train are always cloned, encoder_norm always, frozen
+// ones with probability µ, else shared by reference. Missing adapter slots are added with
+// probability µ (zero up-projection); the head is reused only from the task's own ancestors,
+// else a new zero head; a position embedding of a new image size is reused from an ancestor or
+// resized from the parent's and trained.
+#pragma once
+#include <map>
+
+#include "evo/model.h"
+#include "kernels/backend.h"
+#include "nn/vit_config.h"
+
+namespace munet {
+
+struct ChildContext {
+  const HpSpace& space;
+  LayerPool& pool;
+  Backend& backend;
+  const std::map<ModelId, ModelRecord>& models;  // the genealogy (ancestors are looked up here)
+  ModelId root = 0;
+  int task = 0;
+  ViTConfig shape;      // hidden, MLP, heads, patch of the system; num_classes of this task
+  uint64_t init_seed = 0;  // for new components of this child
+};
+
+// The child's record: hyperparameters, route (new components already added to the pool, owned
+// by the task), mutations. Scores and training cost are left for the caller.
+ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const Hparams& generation,
+                       Rng& rng);
+
+// The ViT shape of a model: the system's shape with the model's image size, layer count and its
+// task's class count.
+ViTConfig model_shape(const ViTConfig& shape, const Hparams& hp, int num_classes);
+
+}  // namespace munet

@@ -1,0 +1,93 @@
+// The µ2Net outer loop (MU2NET.md "Evolution"): task_iterations rounds over the task list; a
+// task's turn runs ceil(children / parallel_slots) generations, each sampling one child per slot
+// (parent sampling, mutations), training every child of the generation on the same data stream,
+// pruning children of same-task parents that do not reach their parent's score; at the end it
+// keeps only the task's best model, locks its components for the other tasks, and evaluates
+// every task's best model on its test split. Every sampled model is recorded (the genealogy).
+// Random streams depend on (seed, task, iteration, generation, slot) only.
+#pragma once
+#include <iosfwd>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "data/dataset.h"
+#include "evo/child.h"
+#include "evo/scoring.h"
+#include "nn/network.h"
+#include "util/thread_pool.h"
+
+namespace munet {
+
+struct EvolutionConfig {
+  ViTConfig root;               // the root's shape (its class count is unused)
+  int task_iterations = 2;
+  int children_per_task = 64;
+  int parallel_slots = 8;       // children per generation (trained on the same data stream)
+  int validations = 5;
+  int steps_per_validation = 100;
+  int batch_size = 512;
+  int64_t max_validation_examples = 10000;
+  int eval_batch_size = 256;
+  int max_image_size = 64;
+  double base = 1.0;            // score = quality * base^(accounted / root params)
+  bool flops_factor = false;    // µ2Net+
+  bool baseline = false;        // each task alone: only the root as seed, no other task's models
+  uint64_t seed = 0;
+
+  void validate() const;
+};
+
+struct TaskSummary {
+  std::string task;
+  ModelId best = kNoModel;
+  double validation_accuracy = 0, test_accuracy = -1, score = 0;
+  int64_t activated_params = 0;  // on the best model's route
+  int64_t owned_params = 0;      // of which created by this task
+  double activated_share = 0;    // activated / pool total
+  int children = 0, accepted = 0;
+};
+
+class Evolution {
+ public:
+  Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
+            std::ostream* log);
+
+  void run();
+  // One task's turn (run() calls these in order; tests may drive them directly).
+  void turn(int task, int iteration);
+
+  const LayerPool& pool() const { return pool_; }
+  const std::map<ModelId, ModelRecord>& models() const { return models_; }
+  ModelId best(int task) const { return best_.at(task); }
+  ModelId root() const { return root_; }
+  const std::vector<TaskData>& tasks() const { return tasks_; }
+  std::vector<TaskSummary> summaries() const;
+  // Logits of a model on host images [B, S, S, 3] (its image size); nothing is trained.
+  Tensor logits(ModelId model, const Tensor& images);
+  // The per-task table (validation / test accuracy, parameters, activated share).
+  void print_table(std::ostream& out) const;
+
+ private:
+  Hparams generation_hparams(int task, int iteration, int generation) const;
+  void train_child(ModelRecord& child, int task, uint64_t data_seed);
+  void finish_turn(int task);
+  std::vector<RouteStep> route_steps(const ModelRecord& m, bool with_trainable);
+
+  Backend& backend_;
+  ThreadPool& host_pool_;
+  EvolutionConfig cfg_;
+  std::vector<TaskData> tasks_;
+  std::ostream* log_;
+  HpSpace space_;
+  LayerPool pool_;
+  ScoreConfig score_cfg_;
+  std::map<ModelId, ModelRecord> models_;
+  ModelId next_model_ = 0, root_ = kNoModel;
+  std::vector<ModelId> best_;
+  std::vector<int> children_, accepted_;
+  double started_ = 0;
+  int children_done_ = 0;
+};
+
+}  // namespace munet
