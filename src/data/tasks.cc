@@ -10,6 +10,7 @@
 #include "io/idx_reader.h"
 #include "io/npz_reader.h"
 #include "util/error.h"
+#include "util/rng.h"
 
 namespace munet {
 namespace {
@@ -117,12 +118,32 @@ ImageSet load_cmaterdb_split(const std::string& path, int num_classes) {
   return set;
 }
 
-// cmaterdb layout; validation = the first 20% of train.
+// The examples of `set` in a fixed pseudo-random order (the same on every machine and run).
+ImageSet permuted(const ImageSet& set, uint64_t seed) {
+  std::vector<int64_t> order(set.size);
+  for (int64_t i = 0; i < set.size; ++i) order[i] = i;
+  Rng(seed).shuffle(order);
+  ImageSet out = allocate(set.size, set.height, set.width, set.channels);
+  out.labels.resize(set.size);
+  for (int64_t i = 0; i < set.size; ++i) {
+    std::copy(set.image(order[i]), set.image(order[i]) + set.image_bytes(),
+              out.pixels.data() + i * set.image_bytes());
+    out.labels[i] = set.labels[order[i]];
+  }
+  return out;
+}
+
+// cmaterdb layout; validation = the first 20% of train. The training files are sorted by label
+// (their first 20% holds only classes 9 and 0), while TFDS, whose splits these are, shuffles
+// records when it builds a split: so train is put in a fixed shuffled order first.
+constexpr uint64_t kCmaterdbOrderSeed = 0x636d6174657264ULL;  // "cmaterd"
+
 TaskData load_cmaterdb_task(const std::string& name, const std::string& dir) {
   TaskData task;
   task.name = name;
   task.num_classes = 10;
-  const ImageSet full = load_cmaterdb_split(join(dir, "training-images.npz"), task.num_classes);
+  const ImageSet full = permuted(load_cmaterdb_split(join(dir, "training-images.npz"), task.num_classes),
+                                 kCmaterdbOrderSeed);
   const int64_t n_validation = full.size * 20 / 100;
   task.validation = slice(full, 0, n_validation);
   task.train = slice(full, n_validation, full.size);

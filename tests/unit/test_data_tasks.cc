@@ -84,12 +84,22 @@ TEST(RealTasks, Omniglot) {
     for (uint8_t p : set->pixels) ASSERT_TRUE(p == 0 || p == 255);
 }
 
+// The training files are sorted by label: after the fixed shuffle, validation and train each hold
+// every class in roughly equal shares (10% each, binomial sd ~1% for 1000 examples).
+void expect_all_classes(const TaskData& task) {
+  for (const ImageSet* set : {&task.validation, &task.train}) {
+    std::vector<int> count(10, 0);
+    for (int32_t l : set->labels) ++count[l];
+    for (int c = 0; c < 10; ++c)
+      EXPECT_NEAR(count[c] / double(set->size), 0.1, 0.035) << task.name << " class " << c;
+  }
+}
+
 TEST(RealTasks, CmaterdbBangla) {
   MUNET_REQUIRE_DATA_ROOT(root);
   const TaskData task = load_task("cmaterdb_bangla", root);
   expect_task(task, "cmaterdb_bangla", 10, 4000, 1000, 1000, 32, 3);
-  EXPECT_EQ(task.validation.labels[0], 9);  // validation is the head of the training file
-  EXPECT_EQ(task.train.labels.back(), 5);
+  expect_all_classes(task);
   EXPECT_EQ(task.test.labels[0], 9);
 }
 
@@ -97,7 +107,7 @@ TEST(RealTasks, CmaterdbDevanagari) {
   MUNET_REQUIRE_DATA_ROOT(root);
   const TaskData task = load_task("cmaterdb_devanagari", root);
   expect_task(task, "cmaterdb_devanagari", 10, 2000, 500, 500, 32, 3);
-  EXPECT_EQ(task.validation.labels[0], 9);
+  expect_all_classes(task);
   EXPECT_EQ(task.test.labels.back(), 5);
 }
 
@@ -127,7 +137,7 @@ TEST(GeneratedTasks, MnistValidationIsTheLastFivePercent) {
   EXPECT_EQ(task.train.image(37)[0], 37);
 }
 
-TEST(GeneratedTasks, CmaterdbValidationIsTheFirstTwentyPercent) {
+TEST(GeneratedTasks, CmaterdbValidationIsTheFirstTwentyPercentOfAFixedShuffle) {
   TempDir root;
   for (const auto& [file, count] : {std::pair{"training", 10}, std::pair{"testing", 3}}) {
     std::vector<uint8_t> pixels;
@@ -142,9 +152,20 @@ TEST(GeneratedTasks, CmaterdbValidationIsTheFirstTwentyPercent) {
   }
   const TaskData task = load_task("cmaterdb_bangla", root.path());
   expect_task(task, "cmaterdb_bangla", 10, 8, 2, 3, 32, 3);
-  EXPECT_EQ(task.validation.image(1)[0], 1);
-  EXPECT_EQ(task.validation.labels[0], 9);
-  EXPECT_EQ(task.train.image(0)[5], 2);
+  // Every training image (pixels = its index, label 9 - index) lands in exactly one split,
+  // with its own label, in the same order on every load.
+  std::vector<int> seen(10, 0);
+  for (const ImageSet* set : {&task.validation, &task.train})
+    for (int64_t i = 0; i < set->size; ++i) {
+      const int index = set->image(i)[0];
+      ++seen.at(index);
+      EXPECT_EQ(set->labels[i], 9 - index);
+    }
+  for (int s : seen) EXPECT_EQ(s, 1);
+  const TaskData again = load_task("cmaterdb_bangla", root.path());
+  EXPECT_EQ(again.validation.pixels, task.validation.pixels);
+  EXPECT_EQ(again.train.labels, task.train.labels);
+  EXPECT_EQ(task.test.image(1)[0], 1);  // test keeps the file's order
 }
 
 TEST(TaskErrors, UnknownTaskListsValidNames) {
