@@ -8,29 +8,34 @@
 namespace munet {
 namespace {
 
-constexpr Hp kPerChild[] = {Hp::Mu, Hp::Lr, Hp::LrSchedule, Hp::WarmupRatio, Hp::Momentum,
-                            Hp::Nesterov, Hp::AdapterDim, Hp::NumLayers};
+constexpr Hp kPerChild[] = {Hp::Lr, Hp::LrSchedule, Hp::WarmupRatio, Hp::Momentum, Hp::Nesterov,
+                            Hp::AdapterDim, Hp::NumLayers};
 
 class RouteBuilder {
  public:
   RouteBuilder(const ChildContext& ctx, const ModelRecord& parent, ModelRecord& child, Rng& rng)
-      : ctx_(ctx), parent_(parent), child_(child), rng_(rng), mu_(parent.hparams.mu()) {}
+      : ctx_(ctx), parent_(parent), child_(child), rng_(rng), mu_(child.hparams.mu()) {}
 
-  // The id of component `name` on the parent's route, else on the nearest ancestor's (same task
-  // only when own_task_only), else on the root's; -1 if none still in the pool.
-  ComponentId find(const std::string& name, bool own_task_only) const {
+  // The id of component `name` (with `adapter_dim`, for adapters, when > 0) on the parent's
+  // route, else on the nearest ancestor's (same task only when own_task_only), else on the
+  // root's; -1 if none is still in the pool.
+  ComponentId find(const std::string& name, bool own_task_only, int adapter_dim = 0) const {
+    auto match = [&](const ModelRecord& r) -> ComponentId {
+      for (size_t i = 0; i < r.route.size(); ++i)
+        if (r.route_names[i] == name && ctx_.pool.contains(r.route[i]) &&
+            (adapter_dim <= 0 || adapter_dim_of(*ctx_.pool.at(r.route[i]).component) == adapter_dim))
+          return r.route[i];
+      return -1;
+    };
     for (ModelId m = parent_.id; m != kNoModel;) {
       const ModelRecord& r = ctx_.models.at(m);
-      if (!own_task_only || r.task == ctx_.task)
-        for (size_t i = 0; i < r.route.size(); ++i)
-          if (r.route_names[i] == name && ctx_.pool.contains(r.route[i])) return r.route[i];
+      if (!own_task_only || r.task == ctx_.task) {
+        const ComponentId id = match(r);
+        if (id >= 0) return id;
+      }
       m = r.parent;
     }
-    if (own_task_only) return -1;
-    const ModelRecord& root = ctx_.models.at(ctx_.root);
-    for (size_t i = 0; i < root.route.size(); ++i)
-      if (root.route_names[i] == name && ctx_.pool.contains(root.route[i])) return root.route[i];
-    return -1;
+    return own_task_only ? -1 : match(ctx_.models.at(ctx_.root));
   }
 
   // Puts an existing component on the route: cloned (trainable) or shared (frozen).
@@ -100,8 +105,10 @@ ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const
       hp[h] = generation[h];
     }
   }
+  const std::string mu_change = ctx.space.mutate(Hp::Mu, hp, parent.hparams.mu(), rng);
+  if (!mu_change.empty()) child.mutations.push_back(mu_change);
   for (Hp h : kPerChild) {
-    const std::string m = ctx.space.mutate(h, hp, parent.hparams.mu(), rng);
+    const std::string m = ctx.space.mutate(h, hp, hp.mu(), rng);
     if (!m.empty()) child.mutations.push_back(m);
   }
   child.hparams = hp;
@@ -141,8 +148,12 @@ ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const
   for (int i = 0; i < cfg.layers; ++i) {
     const std::string adapter = "adapter_" + std::to_string(i);
     const ComponentId a = on_route(parent, adapter);
-    if (a >= 0) {
-      b.take(a);
+    const ComponentId sized = a >= 0 ? b.find(adapter, false, hp.adapter_dim()) : -1;
+    if (sized >= 0) {
+      b.take(sized);
+    } else if (a >= 0) {
+      child.mutations.push_back(cat("new ", adapter, " (dim ", hp.adapter_dim(), ")"));
+      b.add_new(adapter, ComponentKind::Adapter, cfg, hp.adapter_dim());
     } else if (rng.bernoulli(b.mu())) {
       child.mutations.push_back(cat("add ", adapter, " (dim ", hp.adapter_dim(), ")"));
       b.add_new(adapter, ComponentKind::Adapter, cfg, hp.adapter_dim());

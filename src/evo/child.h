@@ -1,9 +1,12 @@
-// Making a child model from a parent (MU2NET.md "Mutations"): model hyperparameters mutate with
-// the parent's µ, dataset hyperparameters come from the generation; the route is rebuilt from
+// Making a child model from a parent (MU2NET.md "Mutations"): µ mutates first (with the parent's
+// µ), then the child's µ drives every other mutation, as in the reference's Path.clone; dataset
+// hyperparameters come from the generation; the route is rebuilt from
 // the child's num_layers, taking each component from the parent (else the nearest ancestor,
 // else the root): components the task may train are always cloned, encoder_norm always, frozen
 // ones with probability µ, else shared by reference. Missing adapter slots are added with
-// probability µ (zero up-projection); the head is reused only from the task's own ancestors,
+// probability µ (zero up-projection); an adapter whose size no longer matches adapter_dim is
+// taken from the nearest ancestor that has one of that size, else made anew; the head is reused
+// only from the task's own ancestors,
 // else a new zero head; a position embedding of a new image size is reused from an ancestor or
 // resized from the parent's and trained.
 #pragma once

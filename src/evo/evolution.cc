@@ -52,6 +52,7 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
   cfg_.validate();
   MUNET_CHECK(!tasks_.empty(), "evolution needs at least one task");
   best_.assign(tasks_.size(), kNoModel);
+  offspring_.resize(tasks_.size());
   children_.assign(tasks_.size(), 0);
   accepted_.assign(tasks_.size(), 0);
 
@@ -77,13 +78,27 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
   models_[root.id] = root;
 }
 
-Hparams Evolution::generation_hparams(int task, int iteration, int generation) const {
-  Hparams hp = best_[task] != kNoModel ? models_.at(best_[task]).hparams : models_.at(root_).hparams;
+Hparams Evolution::generation_hparams(ModelId best, int task, int iteration, int generation) const {
+  Hparams hp = models_.at(best != kNoModel ? best : root_).hparams;
   Rng rng(cfg_.seed, {uint64_t(task), uint64_t(iteration), uint64_t(generation), kDatasetKey});
   const double default_mu = space_.defaults(cfg_.root.image_size).mu();
   for (int i = 0; i < kHpCount; ++i)
     if (space_.spec(static_cast<Hp>(i)).dataset) space_.mutate(static_cast<Hp>(i), hp, default_mu, rng);
   return hp;
+}
+
+double Evolution::current_score(const ModelRecord& m, int task) const {
+  return score(m.quality, accounted_params(pool_, m.route, task), m.flops, score_cfg_);
+}
+
+ModelId Evolution::best_of(const std::vector<ModelId>& ids, int task) const {
+  ModelId top = kNoModel;
+  double top_score = 0;
+  for (ModelId m : ids) {
+    const double s = current_score(models_.at(m), task);
+    if (top == kNoModel || better_model(s, m, top_score, top)) top = m, top_score = s;
+  }
+  return top;
 }
 
 std::vector<RouteStep> Evolution::route_steps(const ModelRecord& m, bool with_trainable) {
@@ -123,8 +138,13 @@ void Evolution::train_child(ModelRecord& child, int task, uint64_t data_seed) {
 
 void Evolution::turn(int task, int iteration) {
   const TaskData& data = tasks_[task];
+  // The population: the task's own models (its best so far), and the seeds.
+  std::vector<ModelId> turn_models;
   std::vector<std::pair<ModelId, double>> own;
-  if (best_[task] != kNoModel) own.emplace_back(best_[task], models_.at(best_[task]).score);
+  if (best_[task] != kNoModel) {
+    turn_models.push_back(best_[task]);
+    own.emplace_back(best_[task], current_score(models_.at(best_[task]), task));
+  }
   std::vector<ModelId> seeds;
   if (!cfg_.baseline)
     for (size_t t = 0; t < tasks_.size(); ++t)
@@ -132,33 +152,37 @@ void Evolution::turn(int task, int iteration) {
   seeds.push_back(root_);
   Rng seed_rng(cfg_.seed, {uint64_t(task), uint64_t(iteration), 0, kSeedsKey});
   seed_rng.shuffle(seeds);
-  ParentSampler sampler(own, seeds);
-  std::vector<ModelId> turn_models;
-  if (best_[task] != kNoModel) turn_models.push_back(best_[task]);
+  ParentSampler sampler(own, seeds, offspring_[task]);
 
   const int generations = (cfg_.children_per_task + cfg_.parallel_slots - 1) / cfg_.parallel_slots;
   const int total_children = int(tasks_.size()) * cfg_.task_iterations * cfg_.children_per_task;
+  ViTConfig shape = cfg_.root;
+  shape.num_classes = data.num_classes;
   int made = 0;
   for (int g = 0; g < generations; ++g) {
-    const Hparams gen_hp = generation_hparams(task, iteration, g);
+    const Hparams gen_hp = generation_hparams(best_of(turn_models, task), task, iteration, g);
     const uint64_t data_seed = stream_id(cfg_.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), kDataKey});
+    // 1. Sample every child of the generation from the population as it stands.
+    std::vector<ModelRecord> children;
     for (int slot = 0; slot < cfg_.parallel_slots && made < cfg_.children_per_task; ++slot, ++made) {
       Rng rng(cfg_.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), uint64_t(slot), kChildKey});
-      const ModelId parent_id = sampler.sample(rng);
-      const ModelRecord& parent = models_.at(parent_id);
-      ViTConfig shape = cfg_.root;
-      shape.num_classes = data.num_classes;
+      const ModelRecord& parent = models_.at(sampler.sample(rng));
       const ChildContext ctx{space_, pool_, backend_, models_, root_, task, shape,
                              stream_id(cfg_.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g),
                                                    uint64_t(slot), kInitKey})};
-      ModelRecord child = make_child(ctx, parent, gen_hp, rng);
+      children.push_back(make_child(ctx, parent, gen_hp, rng));
+      ModelRecord& child = children.back();
       child.id = next_model_++;
       child.iteration = iteration;
       child.generation = g;
       child.slot = slot;
-      train_child(child, task, data_seed);
-      // Early pruning: a child of a same-task parent must reach its parent's score.
-      child.accepted = parent.task != task || child.score >= parent.score;
+    }
+    // 2. Train them all on the generation's data stream.
+    for (ModelRecord& child : children) train_child(child, task, data_seed);
+    // 3. Early pruning: a child of a same-task parent must reach its parent's score.
+    for (ModelRecord& child : children) {
+      const ModelRecord& parent = models_.at(child.parent);
+      child.accepted = parent.task != task || child.score >= current_score(parent, task);
       ++children_[task];
       if (child.accepted) {
         ++accepted_[task];
@@ -168,13 +192,12 @@ void Evolution::turn(int task, int iteration) {
         for (size_t i = 0; i < child.route.size(); ++i)
           if (child.route_trainable[i]) pool_.remove(child.route[i]);
       }
-      models_[child.id] = std::move(child);
       ++children_done_;
+      const ModelId id = child.id;
+      models_[id] = std::move(child);
     }
     if (log_) {
-      ModelId top = kNoModel;
-      for (ModelId m : turn_models)
-        if (top == kNoModel || better_model(models_.at(m).score, m, models_.at(top).score, top)) top = m;
+      const ModelId top = best_of(turn_models, task);
       const double elapsed = now_seconds() - started_;
       const double eta = elapsed / children_done_ * (total_children - children_done_);
       char buf[256];
@@ -182,17 +205,14 @@ void Evolution::turn(int task, int iteration) {
                     "  %s iteration %d generation %d/%d: children %d/%d (accepted %d), best score %.4f "
                     "(model %lld), pool %.2fM params, ETA %s",
                     data.name.c_str(), iteration + 1, g + 1, generations, made, cfg_.children_per_task,
-                    accepted_[task], top == kNoModel ? 0.0 : models_.at(top).score, (long long)top,
-                    pool_.total_params() / 1e6, format_duration(eta).c_str());
+                    accepted_[task], top == kNoModel ? 0.0 : current_score(models_.at(top), task),
+                    (long long)top, pool_.total_params() / 1e6, format_duration(eta).c_str());
       *log_ << buf << std::endl;
     }
   }
   // Best model of the turn: highest score, ties to the newest.
-  ModelId top = kNoModel;
-  for (ModelId m : turn_models)
-    if (top == kNoModel || better_model(models_.at(m).score, m, models_.at(top).score, top)) top = m;
-  MUNET_CHECK(top != kNoModel, "task ", data.name, " ended its turn without a model");
-  best_[task] = top;
+  best_[task] = best_of(turn_models, task);
+  MUNET_CHECK(best_[task] != kNoModel, "task ", data.name, " ended its turn without a model");
   finish_turn(task);
 }
 

@@ -1,7 +1,10 @@
 // The µ2Net outer loop (MU2NET.md "Evolution"): task_iterations rounds over the task list; a
-// task's turn runs ceil(children / parallel_slots) generations, each sampling one child per slot
-// (parent sampling, mutations), training every child of the generation on the same data stream,
-// pruning children of same-task parents that do not reach their parent's score; at the end it
+// task's turn runs ceil(children / parallel_slots) generations. A generation first samples one
+// child per slot from the population as it stands (parent sampling, mutations; dataset
+// hyperparameters from the turn's current best), then trains every child on the same data
+// stream, then prunes children of same-task parents that do not reach their parent's score and
+// adds the rest to the population. Scores are compared as they stand under the current locks
+// (fractional sharing changes when other tasks start or stop using a component). At the end it
 // keeps only the task's best model, locks its components for the other tasks, and evaluates
 // every task's best model on its test split. Every sampled model is recorded (the genealogy).
 // Random streams depend on (seed, task, iteration, generation, slot) only.
@@ -69,7 +72,10 @@ class Evolution {
   void print_table(std::ostream& out) const;
 
  private:
-  Hparams generation_hparams(int task, int iteration, int generation) const;
+  Hparams generation_hparams(ModelId best, int task, int iteration, int generation) const;
+  // A model's score for `task` under the pool's current locks.
+  double current_score(const ModelRecord& m, int task) const;
+  ModelId best_of(const std::vector<ModelId>& ids, int task) const;
   void train_child(ModelRecord& child, int task, uint64_t data_seed);
   void finish_turn(int task);
   std::vector<RouteStep> route_steps(const ModelRecord& m, bool with_trainable);
@@ -86,6 +92,7 @@ class Evolution {
   ModelId next_model_ = 0, root_ = kNoModel;
   std::vector<ModelId> best_;
   std::vector<int> children_, accepted_;
+  std::vector<std::map<ModelId, int>> offspring_;  // per task: children each model produced for it
   double started_ = 0;
   int children_done_ = 0;
 };

@@ -77,12 +77,7 @@ std::string HpSpace::mutate(Hp h, Hparams& hp, double prob, Rng& rng) const {
   if (!rng.bernoulli(prob)) return "";
   const HpSpec& s = spec(h);
   const size_t i = value_index(s, hp[h]);
-  size_t j;
-  if (s.numeric) {
-    j = rng.bernoulli(0.5) ? (i + 1 < s.values.size() ? i + 1 : i) : (i > 0 ? i - 1 : i);
-  } else {
-    j = static_cast<size_t>(rng.below(s.values.size()));
-  }
+  const size_t j = rng.bernoulli(0.5) ? (i + 1 < s.values.size() ? i + 1 : i) : (i > 0 ? i - 1 : i);
   if (j == i) return "";
   const double before = hp[h];
   hp[h] = s.values[j];

@@ -1,8 +1,8 @@
 // µ2Net's hyperparameter search space (MU2NET.md "Hyperparameters"). Every hyperparameter has a
-// list of valid values; numeric ones are sorted and mutate one step up or down (50/50, clipped
-// at the ends); categorical ones (the schedule and the booleans) are redrawn uniformly from their
-// list, as the reference does for non-numeric values. Dataset hyperparameters (image size and
-// augmentation) are sampled once per generation; the others per child.
+// list of valid values (numeric ones sorted; the schedule as constant, cosine, restarts; booleans
+// as false, true), and a mutation moves one step up or down the list (50/50, clipped at the
+// ends), as the reference's incremental_mutation does for every list. Dataset hyperparameters
+// (image size and augmentation) are sampled once per generation; the others per child.
 #pragma once
 #include <array>
 #include <string>
@@ -24,8 +24,8 @@ constexpr int kHpCount = static_cast<int>(Hp::Count);
 
 struct HpSpec {
   const char* name;
-  std::vector<double> values;  // valid values (sorted when numeric)
-  bool numeric;
+  std::vector<double> values;  // valid values, in mutation order
+  bool numeric;                // printed as a number (else as a schedule name or true/false)
   bool dataset;
 };
 

@@ -12,8 +12,9 @@ bool better_model(double score_a, ModelId a, double score_b, ModelId b) {
   return score_a > score_b || (score_a == score_b && a > b);
 }
 
-ParentSampler::ParentSampler(std::vector<std::pair<ModelId, double>> own, std::vector<ModelId> seeds)
-    : seeds_(std::move(seeds)) {
+ParentSampler::ParentSampler(std::vector<std::pair<ModelId, double>> own, std::vector<ModelId> seeds,
+                             std::map<ModelId, int>& offspring)
+    : seeds_(std::move(seeds)), offspring_(offspring) {
   for (const auto& [id, s] : own) add_own(id, s);
 }
 

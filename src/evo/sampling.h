@@ -2,7 +2,8 @@
 // accepting each with probability 0.5^(children it already produced for this task); if none is
 // accepted, apply the same rule to the seeds (the best models of the other tasks and the root,
 // shuffled once per turn), starting after the seed chosen last; if still none, pick uniformly
-// among own models and seeds.
+// among own models and seeds. Offspring counts belong to the task and persist across its turns
+// (the reference keeps them on the model); the caller owns them.
 #pragma once
 #include <map>
 #include <vector>
@@ -14,8 +15,10 @@ namespace munet {
 
 class ParentSampler {
  public:
-  // own: (id, score) of the task's own models; seeds: ids in their (shuffled) order.
-  ParentSampler(std::vector<std::pair<ModelId, double>> own, std::vector<ModelId> seeds);
+  // own: (id, score) of the task's own models; seeds: ids in their (shuffled) order; offspring:
+  // children each model has produced for this task so far (updated by sample()).
+  ParentSampler(std::vector<std::pair<ModelId, double>> own, std::vector<ModelId> seeds,
+                std::map<ModelId, int>& offspring);
 
   // Picks a parent, counts the child against it and rotates the seeds past a chosen seed.
   ModelId sample(Rng& rng);
@@ -31,7 +34,7 @@ class ParentSampler {
   std::vector<std::pair<ModelId, double>> own_;  // sorted by score, descending; ties: newest first
   std::vector<ModelId> seeds_;
   size_t seed_start_ = 0;
-  std::map<ModelId, int> offspring_;
+  std::map<ModelId, int>& offspring_;
 };
 
 // Best model of a set: highest score, ties to the newest (largest id).

@@ -26,8 +26,7 @@ double route_flops(const LayerPool& pool, const std::vector<ComponentId>& route,
         f += 2 * T * (3 * D * D + D * D + 2 * D * c.mlp) + 4 * T * T * D;
         break;
       case ComponentKind::Adapter: {
-        const double a = double(comp.layout()[comp.index_of("down/kernel")].shape[1]);
-        f += 2 * T * 2 * D * a;
+        f += 2 * T * 2 * D * adapter_dim_of(comp);
         break;
       }
       case ComponentKind::Head: f += 2 * D * c.num_classes; break;

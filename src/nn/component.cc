@@ -60,6 +60,10 @@ std::vector<ParamSpec> component_layout(ComponentKind kind, const ViTConfig& c, 
   return l;
 }
 
+int adapter_dim_of(const Component& adapter) {
+  return int(adapter.layout()[adapter.index_of("down/kernel")].shape[1]);
+}
+
 Component::Component(std::string name, ComponentKind kind, std::vector<ParamSpec> layout,
                      Backend& backend, DType dtype)
     : name_(std::move(name)), kind_(kind), layout_(std::move(layout)), backend_(&backend) {

@@ -19,6 +19,10 @@ struct ParamSpec {
   int64_t offset = 0;  // in elements, within the flat buffer
 };
 
+// The bottleneck width of an adapter component.
+class Component;
+int adapter_dim_of(const Component& adapter);
+
 // Parameter layout of a component kind for a ViT config. `adapter_dim` is used by adapters only.
 std::vector<ParamSpec> component_layout(ComponentKind kind, const ViTConfig& cfg, int adapter_dim = 0);
 

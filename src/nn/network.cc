@@ -17,8 +17,6 @@ struct Grads {
   Tensor* operator[](int i) { return views.empty() ? nullptr : &views[i]; }
 };
 
-int adapter_dim_of(const Component& c) { return int(c.layout()[c.index_of("down/kernel")].shape[1]); }
-
 }  // namespace
 
 Network::Network(Backend& backend, const ViTConfig& cfg, std::vector<RouteStep> route)

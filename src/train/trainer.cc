@@ -151,7 +151,8 @@ TrainResult train_network(Backend& backend, Network& net, const TaskData& task,
     const EvalResult e = evaluate(backend, net, task.validation, cfg.max_validation_examples,
                                   cfg.eval_batch_size, host_pool);
     result.validations.push_back({step, e});
-    const bool improved = result.validations.size() == 1 || e.accuracy > result.best_accuracy;
+    // Ties go to the later validation (the reference compares with >=).
+    const bool improved = result.validations.size() == 1 || e.accuracy >= result.best_accuracy;
     if (improved) {
       result.best_accuracy = e.accuracy;
       result.best_step = step;

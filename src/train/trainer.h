@@ -1,7 +1,8 @@
 // Training one route on one task: the µ2Net child-training loop. Steps are split into
 // `validations` equal chunks; after each chunk the model is validated on up to
 // max_validation_examples validation images, and at the end the trainable components are put
-// back to their values at the best validation (quality = best validation accuracy).
+// back to their values at the best validation, the latest of equal ones (quality = best
+// validation accuracy).
 #pragma once
 #include <cstdint>
 #include <iosfwd>

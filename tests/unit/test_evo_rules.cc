@@ -26,15 +26,14 @@ TEST(Hparams, DefaultsAreValidAndMatchTheReference) {
   EXPECT_ERROR(space.defaults(40), "image_size", "40");
 }
 
-// Every numeric hyperparameter, from every valid value: a mutation moves exactly one step (or
-// stays at an end), up and down about equally often.
-TEST(Hparams, ANumericMutationIsAlwaysANeighbour) {
+// Every hyperparameter, from every valid value: a mutation moves exactly one step (or stays at
+// an end), up and down about equally often.
+TEST(Hparams, AMutatedValueIsAlwaysANeighbour) {
   const HpSpace space(16, 3, 64);
   Rng rng(5);
   for (int i = 0; i < kHpCount; ++i) {
     const Hp h = static_cast<Hp>(i);
     const HpSpec& s = space.spec(h);
-    if (!s.numeric) continue;
     for (size_t from = 0; from < s.values.size(); ++from) {
       int up = 0, down = 0;
       const int n = 2000;
@@ -55,10 +54,10 @@ TEST(Hparams, ANumericMutationIsAlwaysANeighbour) {
   }
 }
 
-TEST(Hparams, MutationHappensWithProbabilityMuAndCategoricalsAreRedrawn) {
+TEST(Hparams, MutationHappensWithProbabilityMuAndEveryListMovesOneStep) {
   const HpSpace space(16, 3, 64);
   Rng rng(6);
-  int changed = 0, to_restarts = 0;
+  int changed = 0, to_restarts = 0, to_constant = 0;
   const int n = 20000;
   for (int k = 0; k < n; ++k) {
     Hparams hp = space.defaults(32);
@@ -66,9 +65,12 @@ TEST(Hparams, MutationHappensWithProbabilityMuAndCategoricalsAreRedrawn) {
     Hparams cat = space.defaults(32);
     space.mutate(Hp::LrSchedule, cat, 1.0, rng);
     to_restarts += cat.schedule() == LrScheduleKind::Restarts;
+    to_constant += cat.schedule() == LrScheduleKind::Constant;
   }
-  EXPECT_NEAR(changed / double(n), 0.2, 0.015);      // lr default 0.01 is interior: always moves
-  EXPECT_NEAR(to_restarts / double(n), 1.0 / 3, 0.02);  // uniform over 3 schedules
+  EXPECT_NEAR(changed / double(n), 0.2, 0.015);  // lr default 0.01 is interior: always moves
+  // The schedule list is constant, cosine, restarts: from cosine one step either way.
+  EXPECT_NEAR(to_restarts / double(n), 0.5, 0.02);
+  EXPECT_EQ(to_restarts + to_constant, n);
 }
 
 // How often each model is drawn in n side-effect-free draws, as fractions.
@@ -83,7 +85,8 @@ std::map<ModelId, double> draw_frequencies(const ParentSampler& s, int n, uint64
 TEST(ParentSampling, FrequenciesFollowTheHalvingRule) {
   // Own models A (1 child so far), B (2 children); seeds S1, S2 (none).
   // P(A) = 1/2; P(B) = 1/2 * 1/4 = 1/8; P(S1) = 1/2 * 3/4 = 3/8; P(S2) = 0.
-  ParentSampler s({{10, 0.9}, {11, 0.8}}, {20, 21});
+  std::map<ModelId, int> counts;
+  ParentSampler s({{10, 0.9}, {11, 0.8}}, {20, 21}, counts);
   s.count_child(10);
   s.count_child(11);
   s.count_child(11);
@@ -98,7 +101,8 @@ TEST(ParentSampling, FrequenciesFollowTheHalvingRule) {
 TEST(ParentSampling, UniformFallbackWhenNothingIsAccepted) {
   // A (1 child), seeds S1 (1), S2 (2): P(A) = 1/2 + f/3, P(S1) = 1/4 + f/3, P(S2) = 1/16 + f/3
   // with f = P(no acceptance) = 1/2 * 1/2 * 3/4 = 3/16.
-  ParentSampler s({{1, 0.5}}, {2, 3});
+  std::map<ModelId, int> counts;
+  ParentSampler s({{1, 0.5}}, {2, 3}, counts);
   s.count_child(1);
   s.count_child(2);
   s.count_child(3);
@@ -111,20 +115,26 @@ TEST(ParentSampling, UniformFallbackWhenNothingIsAccepted) {
 }
 
 TEST(ParentSampling, SeedsRotatePastTheOneChosen) {
-  ParentSampler s({}, {5, 6, 7});
+  std::map<ModelId, int> counts;
+  ParentSampler s({}, {5, 6, 7}, counts);
   Rng rng(9);
   // Fresh seeds are accepted with probability 1, so each pick is the next seed in rotation.
   EXPECT_EQ(s.sample(rng), 5);
   EXPECT_EQ(s.sample(rng), 6);
   EXPECT_EQ(s.sample(rng), 7);
   EXPECT_EQ(s.offspring(6), 1);
+  EXPECT_EQ(counts[7], 1);  // the counts live with the caller and outlast the sampler
+  // Once every seed has a child, acceptance halves; the walk still starts after the last pick.
+  ParentSampler again({}, {5, 6, 7}, counts);
+  EXPECT_EQ(again.offspring(5), 1);
 }
 
 TEST(ParentSampling, BestModelTiesGoToTheNewest) {
   EXPECT_TRUE(better_model(0.9, 3, 0.9, 2));
   EXPECT_FALSE(better_model(0.9, 2, 0.9, 3));
   EXPECT_TRUE(better_model(0.91, 2, 0.9, 3));
-  ParentSampler s({{2, 0.9}, {3, 0.9}}, {});
+  std::map<ModelId, int> counts;
+  ParentSampler s({{2, 0.9}, {3, 0.9}}, {}, counts);
   Rng rng(1);
   EXPECT_EQ(s.sample(rng), 3);  // walked first: equal score, newer
 }

@@ -99,7 +99,24 @@ TEST(Evolution, PruningRecordsAndDeterminism) {
       if (id == evo->root()) continue;
       const ModelRecord& parent = models.at(r.parent);
       if (parent.task != r.task) EXPECT_TRUE(r.accepted) << "child " << id << " of another task's model";
-      else EXPECT_EQ(r.accepted, r.score >= parent.score) << "child " << id;
+      else EXPECT_EQ(r.accepted, r.score >= parent.score) << "child " << id;  // base 1: score = quality
+      // A generation is sampled from the population before any of its children is trained...
+      EXPECT_FALSE(parent.task == r.task && parent.iteration == r.iteration && parent.generation == r.generation)
+          << "child " << id << " descends from its own generation";
+      // ...and all its children share the generation's dataset hyperparameters.
+      for (const auto& [id2, r2] : models) {
+        if (id2 == evo->root() || r2.task != r.task || r2.iteration != r.iteration || r2.generation != r.generation)
+          continue;
+        for (Hp h : {Hp::ImageSize, Hp::Crop, Hp::AreaMin, Hp::AspectMin, Hp::Flip, Hp::Brightness, Hp::Contrast}) {
+          EXPECT_EQ(r.hparams[h], r2.hparams[h]);
+        }
+      }
+      // A pruned child leaves nothing in the pool.
+      for (size_t i = 0; !r.accepted && i < r.route.size(); ++i) {
+        if (r.route_trainable[i]) {
+          EXPECT_FALSE(evo->pool().contains(r.route[i]));
+        }
+      }
       EXPECT_EQ(r.validation_accuracies.size(), 2u);
       EXPECT_GT(r.train_images, 0);
     }
@@ -113,6 +130,22 @@ TEST(Evolution, PruningRecordsAndDeterminism) {
   const auto a = run(3), b = run(3);
   EXPECT_EQ(a, b);
   EXPECT_NE(a, run(4));
+}
+
+TEST(Evolution, BaselineNeverUsesAnotherTasksModels) {
+  MUNET_REQUIRE_DATA_ROOT(root);
+  CpuBackend be(2);
+  EvolutionConfig cfg = tiny_config(5);
+  cfg.baseline = true;
+  cfg.task_iterations = 1;
+  Evolution evo(be, be.pool(), cfg, two_tasks(root), nullptr);
+  evo.run();
+  for (const auto& [id, r] : evo.models())
+    if (id != evo.root()) {
+      const int parent_task = evo.models().at(r.parent).task;
+      EXPECT_TRUE(parent_task == r.task || r.parent == evo.root()) << "child " << id;
+    }
+  for (ComponentId c : evo.models().at(evo.best(1)).route) EXPECT_NE(evo.pool().at(c).owner, 0);
 }
 
 }  // namespace
