@@ -17,7 +17,7 @@ export MUNET_BUILD_DIR
 # Debian packages the project builds, tests and runs with (python3-torch is the benchmark's own).
 MUNET_PACKAGES=(
   build-essential cmake ninja-build pkg-config
-  libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
+  libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libhdf5-dev hdf5-tools
   libboost-program-options-dev libgtest-dev libopenblas-dev libopenblas0-pthread zlib1g-dev
   dataset-fashion-mnist python3-numpy python3-h5py
 )

@@ -9,6 +9,7 @@
 #include "app/options.h"
 #include "data/tasks.h"
 #include "evo/evolution.h"
+#include "io/model_file.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "train/progress.h"
 
@@ -47,7 +48,10 @@ po::options_description evolve_general_options() {
       ("data", po::value<std::string>()->default_value("", "$MUNET_DATA"),
        "dataset folder laid out like shared/datasets (default: $MUNET_DATA, else ../shared/datasets)")
       ("threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)")
-      ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results");
+      ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results")
+      ("root", po::value<std::string>()->default_value(""),
+       "start from this model file (e.g. from munet train --save); its shape replaces the Model "
+       "options and its head is dropped (default: a randomly initialised root)");
   return g;
 }
 
@@ -71,8 +75,19 @@ int evolve_command(int argc, char** argv) {
                      "Grows one multitask ViT system over the task list by µ2Net evolution.",
                      all, vm))
     return 0;
+  CpuBackend backend(vm["threads"].as<int>() > 0 ? vm["threads"].as<int>() : hardware_threads());
   EvolutionConfig cfg;
   cfg.root = model_from(vm, 1);
+  std::vector<std::unique_ptr<Component>> pretrained;
+  const std::string root_file = vm["root"].as<std::string>();
+  if (!root_file.empty()) {
+    ModelFile m = read_model_file(root_file, backend);
+    cfg.root = m.config;
+    cfg.root.num_classes = 1;
+    for (auto& c : m.components)
+      if (c->kind() != ComponentKind::Head) pretrained.push_back(std::move(c));
+    std::printf("root: %s (trained on %s)\n", root_file.c_str(), m.task.c_str());
+  }
   cfg.task_iterations = vm["task-iterations"].as<int>();
   cfg.children_per_task = vm["children-per-task"].as<int>();
   cfg.parallel_slots = vm["parallel-slots"].as<int>();
@@ -93,7 +108,6 @@ int evolve_command(int argc, char** argv) {
   std::vector<TaskData> tasks;
   for (const std::string& n : names) tasks.push_back(load_task(n, root));
 
-  CpuBackend backend(vm["threads"].as<int>() > 0 ? vm["threads"].as<int>() : hardware_threads());
   std::printf("munet evolve%s: %zu tasks, %d iterations, %d children per task (%d per generation), "
               "%d x %d steps x batch %d per child; root ViT hidden %d, %d layers, %dx%d; backend %s\n",
               cfg.baseline ? " (baseline: each task alone)" : "", tasks.size(), cfg.task_iterations,
@@ -101,7 +115,7 @@ int evolve_command(int argc, char** argv) {
               cfg.batch_size, cfg.root.hidden, cfg.root.layers, cfg.root.image_size, cfg.root.image_size,
               backend.describe().c_str());
   std::fflush(stdout);
-  Evolution evo(backend, backend.pool(), cfg, std::move(tasks), &std::cout);
+  Evolution evo(backend, backend.pool(), cfg, std::move(tasks), &std::cout, std::move(pretrained));
   evo.run();
   std::cout << "\nfinal:\n";
   evo.print_table(std::cout);

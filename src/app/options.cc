@@ -20,7 +20,9 @@ po::options_description general_options() {
        "dataset folder laid out like shared/datasets (default: $MUNET_DATA, else ../shared/datasets)")
       ("threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)")
       ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results")
-      ("log-every", po::value<int64_t>()->default_value(100), "print a progress line every this many steps (0: only at validations)");
+      ("log-every", po::value<int64_t>()->default_value(100), "print a progress line every this many steps (0: only at validations)")
+      ("save", po::value<std::string>()->default_value(""),
+       "write the trained model (best validation) to this HDF5 model file, e.g. for munet evolve --root");
   return g;
 }
 

@@ -7,6 +7,7 @@
 #include "app/commands.h"
 #include "app/options.h"
 #include "data/tasks.h"
+#include "io/model_file.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "nn/vit_model.h"
 #include "train/progress.h"
@@ -56,6 +57,13 @@ int train_command(int argc, char** argv) {
   std::printf("\nresult: best validation accuracy %.2f%% at step %lld; training %s (%.0f img/s); total %s\n",
               100 * r.best_accuracy, (long long)r.best_step, format_duration(r.train_seconds).c_str(),
               double(r.images) / r.train_seconds, format_duration(r.seconds + load_seconds).c_str());
+  const std::string save = vm["save"].as<std::string>();
+  if (!save.empty()) {
+    std::vector<const Component*> route;
+    for (const auto& c : model.components) route.push_back(c.get());
+    write_model_file(save, cfg, task.name, route, *backend);
+    std::printf("model saved to %s\n", save.c_str());
+  }
   std::printf("validation_accuracy %.4f\n", r.best_accuracy);
   std::printf("test_accuracy %.4f\n", test.accuracy);
   return 0;

@@ -41,7 +41,7 @@ void EvolutionConfig::validate() const {
 }
 
 Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
-                     std::ostream* log)
+                     std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained)
     : backend_(backend),
       host_pool_(host_pool),
       cfg_(std::move(cfg)),
@@ -62,9 +62,25 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
   root.hparams = space_.defaults(cfg_.root.image_size);
   ViTConfig rc = cfg_.root;
   rc.num_classes = 1;
-  for (const auto& [name, kind] : vit_component_names(rc, /*with_head=*/false)) {
-    auto c = std::make_unique<Component>(name, kind, component_layout(kind, rc), backend_, DType::F32);
-    init_component(*c, backend_, cfg_.seed);
+  const auto names = vit_component_names(rc, /*with_head=*/false);
+  if (!pretrained.empty()) {
+    MUNET_CHECK(pretrained.size() == names.size(), "the pretrained root has ", pretrained.size(),
+                " components without its head, a ViT of ", rc.layers, " layers has ", names.size());
+    for (size_t i = 0; i < names.size(); ++i) {
+      const ComponentKind kind = names[i].second;
+      MUNET_CHECK(pretrained[i]->name() == names[i].first && pretrained[i]->kind() == kind &&
+                      layout_matches(*pretrained[i], component_layout(kind, rc)),
+                  "pretrained root component ", i, " ('", pretrained[i]->name(), "') does not fit a ViT with hidden ",
+                  rc.hidden, ", ", rc.layers, " layers at ", rc.image_size, "x", rc.image_size);
+    }
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    const auto& [name, kind] = names[i];
+    std::unique_ptr<Component> c = pretrained.empty() ? nullptr : std::move(pretrained[i]);
+    if (!c) {
+      c = std::make_unique<Component>(name, kind, component_layout(kind, rc), backend_, DType::F32);
+      init_component(*c, backend_, cfg_.seed);
+    }
     root.route.push_back(pool_.add(kRootTask, std::move(c)));
     root.route_names.push_back(name);
     root.route_trainable.push_back(false);

@@ -53,8 +53,10 @@ struct TaskSummary {
 
 class Evolution {
  public:
+  // `pretrained`: the root's components (a model file's route without its head; cfg.root must
+  // have their shape); empty: a fresh random root.
   Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
-            std::ostream* log);
+            std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained = {});
 
   void run();
   // One task's turn (run() calls these in order; tests may drive them directly).

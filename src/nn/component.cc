@@ -16,6 +16,14 @@ const char* kind_name(ComponentKind kind) {
   return "?";
 }
 
+ComponentKind parse_kind(const std::string& name) {
+  for (ComponentKind k : {ComponentKind::Embedding, ComponentKind::ClassToken, ComponentKind::PosEmbed,
+                          ComponentKind::Adapter, ComponentKind::EncoderBlock, ComponentKind::EncoderNorm,
+                          ComponentKind::Head})
+    if (name == kind_name(k)) return k;
+  fail("unknown component kind '", name, "'");
+}
+
 std::vector<ParamSpec> component_layout(ComponentKind kind, const ViTConfig& c, int adapter_dim) {
   const int64_t D = c.hidden, M = c.mlp;
   std::vector<ParamSpec> l;
@@ -58,6 +66,13 @@ std::vector<ParamSpec> component_layout(ComponentKind kind, const ViTConfig& c, 
     offset += shape_numel(p.shape);
   }
   return l;
+}
+
+bool layout_matches(const Component& c, const std::vector<ParamSpec>& expected) {
+  if (expected.size() != c.layout().size()) return false;
+  for (size_t k = 0; k < expected.size(); ++k)
+    if (expected[k].shape != c.layout()[k].shape) return false;
+  return true;
 }
 
 int adapter_dim_of(const Component& adapter) {

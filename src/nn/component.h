@@ -12,6 +12,8 @@ namespace munet {
 
 enum class ComponentKind { Embedding, ClassToken, PosEmbed, Adapter, EncoderBlock, EncoderNorm, Head };
 const char* kind_name(ComponentKind kind);
+// The kind named `name` (as kind_name writes it); throws munet::Error for an unknown name.
+ComponentKind parse_kind(const std::string& name);
 
 struct ParamSpec {
   std::string name;
@@ -25,6 +27,9 @@ int adapter_dim_of(const Component& adapter);
 
 // Parameter layout of a component kind for a ViT config. `adapter_dim` is used by adapters only.
 std::vector<ParamSpec> component_layout(ComponentKind kind, const ViTConfig& cfg, int adapter_dim = 0);
+
+// True when the component's parameters have exactly these shapes, in this order.
+bool layout_matches(const Component& c, const std::vector<ParamSpec>& expected);
 
 class Component {
  public:

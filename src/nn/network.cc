@@ -37,10 +37,7 @@ Network::Network(Backend& backend, const ViTConfig& cfg, std::vector<RouteStep> 
     MUNET_CHECK(c->kind() == want, "route step ", i, " ('", c->name(), "') is a ", kind_name(c->kind()),
                 ", expected a ", kind_name(want));
     const int adapter_dim = want == ComponentKind::Adapter ? adapter_dim_of(*c) : 0;
-    const auto expected = component_layout(want, cfg_, adapter_dim);
-    bool same = expected.size() == c->layout().size();
-    for (size_t k = 0; same && k < expected.size(); ++k) same = expected[k].shape == c->layout()[k].shape;
-    MUNET_CHECK(same, "component '", c->name(), "' does not fit the model's shapes (image ",
+    MUNET_CHECK(layout_matches(*c, component_layout(want, cfg_, adapter_dim)), "component '", c->name(), "' does not fit the model's shapes (image ",
                 cfg_.image_size, ", hidden ", cfg_.hidden, ", mlp ", cfg_.mlp, ", classes ",
                 cfg_.num_classes, ")");
     if (i == 0) dtype_ = c->values().dtype();

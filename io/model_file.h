@@ -1,0 +1,34 @@
+// A self-contained model file (HDF5): a ViT route's components with their parameters, the ViT
+// shape and the task it was trained on. `munet train --save` writes one; `munet evolve --root`
+// starts the system from one. Readable without munet (h5py, h5dump); layout:
+//   /                      attributes: format = "munet-model", format_version, task, image_size,
+//                          patch, hidden, mlp, heads, layers, num_classes, route (component names)
+//   /components/<name>/    attribute kind; one float32 dataset per parameter, named as the
+//                          component's layout names it (e.g. MlpBlock_3/Dense_0/kernel)
+// A file is written under a temporary name and renamed when complete, so a crash never leaves
+// a partial file under the real name.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/component.h"
+
+namespace munet {
+
+constexpr int kModelFileVersion = 1;
+
+struct ModelFile {
+  ViTConfig config;  // num_classes = the head's (0 when the route has no head)
+  std::string task;
+  std::vector<std::unique_ptr<Component>> components;  // in route order
+};
+
+void write_model_file(const std::string& path, const ViTConfig& config, const std::string& task,
+                      const std::vector<const Component*>& route, Backend& backend);
+
+// Throws munet::Error naming the file and what is wrong: not HDF5, not a munet model, another
+// format version, a missing or mis-shaped dataset, an unknown component kind.
+ModelFile read_model_file(const std::string& path, Backend& backend);
+
+}  // namespace munet

@@ -1,0 +1,136 @@
+// HDF5 model files: exact round trip, nothing left under a temporary name, a clear error for
+// every bad input, and evolution starting from a pretrained root.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "evo/evolution.h"
+#include "io/model_file.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "nn/vit_model.h"
+#include "support/expect_error.h"
+#include "support/small_vit.h"
+#include "support/test_files.h"
+
+namespace munet {
+namespace {
+
+struct ModelFileTest : ::testing::Test {
+  CpuBackend be{2};
+  test::TempDir dir;
+  test::SmallVit vit = test::make_small_vit(be, DType::F32, /*with_adapter=*/true, 3, /*perturb=*/true);
+  std::string path = dir.file("model.h5");
+
+  void write() {
+    std::vector<const Component*> route;
+    for (const auto& c : vit.components) route.push_back(c.get());
+    write_model_file(path, vit.cfg, "cmaterdb_bangla", route, be);
+  }
+  // Opens the written file for a raw HDF5 edit.
+  template <class F>
+  void edit(F f) {
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(file, 0);
+    f(file);
+    H5Fclose(file);
+  }
+};
+
+TEST_F(ModelFileTest, RoundTripIsExact) {
+  write();
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir.path()), {}), 1);  // no temporary left
+  const ModelFile m = read_model_file(path, be);
+  EXPECT_EQ(m.task, "cmaterdb_bangla");
+  EXPECT_EQ(m.config.hidden, vit.cfg.hidden);
+  EXPECT_EQ(m.config.num_classes, vit.cfg.num_classes);
+  EXPECT_EQ(m.config.image_size, vit.cfg.image_size);
+  ASSERT_EQ(m.components.size(), vit.components.size());
+  for (size_t i = 0; i < m.components.size(); ++i) {
+    const Component& a = *vit.components[i];
+    const Component& b = *m.components[i];
+    EXPECT_EQ(a.name(), b.name());
+    EXPECT_EQ(a.kind(), b.kind());
+    EXPECT_TRUE(layout_matches(b, a.layout())) << a.name();
+    EXPECT_EQ(0, std::memcmp(a.values().raw(), b.values().raw(), a.values().bytes())) << a.name();
+  }
+}
+
+TEST_F(ModelFileTest, BadFilesGiveClearErrors) {
+  EXPECT_ERROR(read_model_file(dir.file("missing.h5"), be), "missing.h5", "cannot read");
+  std::ofstream(dir.file("text.h5")) << "not hdf5\n";
+  EXPECT_ERROR(read_model_file(dir.file("text.h5"), be), "text.h5", "not an HDF5 file");
+  write();
+  const auto size = std::filesystem::file_size(path);
+  std::filesystem::copy_file(path, dir.file("cut.h5"));
+  std::filesystem::resize_file(dir.file("cut.h5"), size / 2);
+  EXPECT_THROW(read_model_file(dir.file("cut.h5"), be), Error);
+
+  edit([](hid_t f) {
+    const int64_t v = 7;
+    const hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_INT64, &v);
+    H5Aclose(a);
+  });
+  EXPECT_ERROR(read_model_file(path, be), "format version 7", "reads version 1");
+
+  write();
+  edit([](hid_t f) { H5Ldelete(f, "/components/head/kernel", H5P_DEFAULT); });
+  EXPECT_ERROR(read_model_file(path, be), "model.h5", "/components/head/kernel is missing");
+
+  write();
+  edit([](hid_t f) {
+    H5Ldelete(f, "/components/cls/cls", H5P_DEFAULT);
+    const hsize_t dims[1] = {3};
+    const hid_t space = H5Screate_simple(1, dims, nullptr);
+    const hid_t g = H5Gopen2(f, "/components/cls", H5P_DEFAULT);
+    const hid_t ds = H5Dcreate2(g, "cls", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dclose(ds);
+    H5Gclose(g);
+    H5Sclose(space);
+  });
+  EXPECT_ERROR(read_model_file(path, be), "/components/cls/cls has shape [3], expected [8]");
+
+  const hid_t plain = H5Fcreate(dir.file("plain.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  H5Fclose(plain);
+  EXPECT_ERROR(read_model_file(dir.file("plain.h5"), be), "plain.h5", "no attribute 'format'");
+}
+
+TEST_F(ModelFileTest, EvolutionStartsFromAPretrainedRoot) {
+  ViTConfig cfg = vit.cfg;
+  cfg.layers = 2;
+  VitModel root = fresh_vit(be, cfg, 9);
+  std::vector<const Component*> route;
+  for (const auto& c : root.components) route.push_back(c.get());
+  write_model_file(path, cfg, "mnist", route, be);
+  ModelFile m = read_model_file(path, be);
+  std::vector<std::unique_ptr<Component>> pretrained;
+  for (auto& c : m.components)
+    if (c->kind() != ComponentKind::Head) pretrained.push_back(std::move(c));
+  EvolutionConfig ec;
+  ec.root = m.config;
+  ec.max_image_size = 16;
+  TaskData task;
+  task.name = "toy";
+  task.num_classes = 3;
+  Evolution evo(be, be.pool(), ec, {task}, nullptr, std::move(pretrained));
+  const ModelRecord& r = evo.models().at(evo.root());
+  ASSERT_EQ(r.route.size(), root.components.size() - 1);  // without the head
+  for (size_t i = 0; i < r.route.size(); ++i) {
+    const Tensor& got = evo.pool().at(r.route[i]).component->values();
+    EXPECT_EQ(0, std::memcmp(got.raw(), root.components[i]->values().raw(), got.bytes())) << r.route_names[i];
+  }
+  // A root of another shape is refused with a clear message.
+  ModelFile again = read_model_file(path, be);
+  std::vector<std::unique_ptr<Component>> wrong;
+  for (auto& c : again.components)
+    if (c->kind() != ComponentKind::Head) wrong.push_back(std::move(c));
+  EvolutionConfig other = ec;
+  other.root.layers = 1;
+  EXPECT_ERROR(Evolution(be, be.pool(), other, {task}, nullptr, std::move(wrong)), "pretrained root has");
+}
+
+}  // namespace
+}  // namespace munet
