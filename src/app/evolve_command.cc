@@ -9,6 +9,7 @@
 #include "app/options.h"
 #include "data/tasks.h"
 #include "evo/evolution.h"
+#include "evo/genealogy_csv.h"
 #include "io/model_file.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "train/progress.h"
@@ -49,6 +50,8 @@ po::options_description evolve_general_options() {
        "dataset folder laid out like shared/datasets (default: $MUNET_DATA, else ../shared/datasets)")
       ("threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)")
       ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results")
+      ("genealogy", po::value<std::string>()->default_value(""),
+       "write every sampled model (parent, mutations, hyperparameters, scores, cost) to this CSV file")
       ("root", po::value<std::string>()->default_value(""),
        "start from this model file (e.g. from munet train --save); its shape replaces the Model "
        "options and its head is dropped (default: a randomly initialised root)");
@@ -119,6 +122,11 @@ int evolve_command(int argc, char** argv) {
   evo.run();
   std::cout << "\nfinal:\n";
   evo.print_table(std::cout);
+  const std::string genealogy = vm["genealogy"].as<std::string>();
+  if (!genealogy.empty()) {
+    write_genealogy_csv(genealogy, evo);
+    std::cout << "genealogy of " << evo.models().size() << " models written to " << genealogy << std::endl;
+  }
   return 0;
 }
 

@@ -67,6 +67,7 @@ class Evolution {
   ModelId best(int task) const { return best_.at(task); }
   ModelId root() const { return root_; }
   const std::vector<TaskData>& tasks() const { return tasks_; }
+  const HpSpace& space() const { return space_; }
   std::vector<TaskSummary> summaries() const;
   // Logits of a model on host images [B, S, S, 3] (its image size); nothing is trained.
   Tensor logits(ModelId model, const Tensor& images);
