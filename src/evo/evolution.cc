@@ -297,7 +297,7 @@ std::vector<TaskSummary> Evolution::summaries() const {
 void Evolution::print_table(std::ostream& out) const {
   char buf[256];
   std::snprintf(buf, sizeof buf, "%-22s %9s %9s %12s %12s %10s %9s", "task", "val acc", "test acc",
-                "params", "task-owned", "activated", "children");
+                "activated", "new (owned)", "pool share", "accepted");
   out << buf << "\n";
   for (const TaskSummary& s : summaries()) {
     if (s.best == kNoModel) continue;
@@ -306,7 +306,7 @@ void Evolution::print_table(std::ostream& out) const {
                   (long long)s.owned_params, 100 * s.activated_share, s.accepted, s.children);
     out << buf << "\n";
   }
-  std::snprintf(buf, sizeof buf, "pool: %zu components, %lld parameters", pool_.size(),
+  std::snprintf(buf, sizeof buf, "pool: %zu components, %lld parameters in total", pool_.size(),
                 (long long)pool_.total_params());
   out << buf << std::endl;
 }

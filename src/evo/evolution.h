@@ -71,7 +71,9 @@ class Evolution {
   std::vector<TaskSummary> summaries() const;
   // Logits of a model on host images [B, S, S, 3] (its image size); nothing is trained.
   Tensor logits(ModelId model, const Tensor& images);
-  // The per-task table (validation / test accuracy, parameters, activated share).
+  // The per-task table: validation and test accuracy of the best model, the parameters its route
+  // activates, those the task created itself (new), the activated share of the pool, and
+  // accepted / sampled children; then the pool's total.
   void print_table(std::ostream& out) const;
 
  private:
