@@ -40,22 +40,15 @@ po::options_description evolution_options() {
   return e;
 }
 
-po::options_description evolve_general_options() {
-  po::options_description g("General");
-  g.add_options()
-      ("help,h", "show this help and exit")
-      ("config", po::value<std::string>(),
-       "read options from this file (INI style, one 'name = value' per line); the command line wins")
-      ("data", po::value<std::string>()->default_value("", "$MUNET_DATA"),
-       "dataset folder laid out like shared/datasets (default: $MUNET_DATA, else ../shared/datasets)")
-      ("threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)")
-      ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results")
-      ("genealogy", po::value<std::string>()->default_value(""),
-       "write every sampled model (parent, mutations, hyperparameters, scores, cost) to this CSV file")
+po::options_description evolve_output_options() {
+  po::options_description o("Root and output");
+  o.add_options()
       ("root", po::value<std::string>()->default_value(""),
        "start from this model file (e.g. from munet train --save); its shape replaces the Model "
-       "options and its head is dropped (default: a randomly initialised root)");
-  return g;
+       "options and its head is dropped (default: a randomly initialised root)")
+      ("genealogy", po::value<std::string>()->default_value(""),
+       "write every sampled model (parent, mutations, hyperparameters, scores, cost) to this CSV file");
+  return o;
 }
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -71,7 +64,7 @@ std::vector<std::string> split_list(const std::string& s) {
 
 int evolve_command(int argc, char** argv) {
   po::options_description all;
-  all.add(evolve_general_options()).add(model_options()).add(evolution_options());
+  all.add(common_options()).add(evolve_output_options()).add(model_options()).add(evolution_options());
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: munet evolve [--config FILE] [options]\n"

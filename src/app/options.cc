@@ -8,22 +8,28 @@
 
 namespace munet::app {
 
-po::options_description general_options() {
+po::options_description common_options() {
   po::options_description g("General");
   g.add_options()
       ("help,h", "show this help and exit")
       ("config", po::value<std::string>(),
        "read options from this file (INI style, one 'name = value' per line); the command line wins")
-      ("task", po::value<std::string>()->default_value("mnist"),
-       "task: mnist, fashion_mnist, omniglot, cmaterdb_bangla, cmaterdb_devanagari")
       ("data", po::value<std::string>()->default_value("", "$MUNET_DATA"),
        "dataset folder laid out like shared/datasets (default: $MUNET_DATA, else ../shared/datasets)")
       ("threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)")
-      ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results")
+      ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results");
+  return g;
+}
+
+po::options_description train_task_options() {
+  po::options_description t("Task and output");
+  t.add_options()
+      ("task", po::value<std::string>()->default_value("mnist"),
+       "task: mnist, fashion_mnist, omniglot, cmaterdb_bangla, cmaterdb_devanagari")
       ("log-every", po::value<int64_t>()->default_value(100), "print a progress line every this many steps (0: only at validations)")
       ("save", po::value<std::string>()->default_value(""),
        "write the trained model (best validation) to this HDF5 model file, e.g. for munet evolve --root");
-  return g;
+  return t;
 }
 
 po::options_description model_options() {

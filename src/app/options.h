@@ -12,7 +12,8 @@ namespace munet::app {
 
 namespace po = boost::program_options;
 
-po::options_description general_options();
+po::options_description common_options();       // help, config, data, threads, seed
+po::options_description train_task_options();   // munet train's task, logging and output
 po::options_description model_options();
 po::options_description training_options();
 po::options_description augmentation_options();

@@ -16,7 +16,7 @@ namespace munet::app {
 
 int train_command(int argc, char** argv) {
   po::options_description all;
-  all.add(general_options()).add(model_options()).add(training_options()).add(augmentation_options());
+  all.add(common_options()).add(train_task_options()).add(model_options()).add(training_options()).add(augmentation_options());
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: munet train [options]\n"

@@ -15,7 +15,7 @@ struct Options : ::testing::Test {
   test::TempDir dir;
   po::options_description all;
   po::variables_map vm;
-  Options() { all.add(general_options()).add(model_options()).add(training_options()).add(augmentation_options()); }
+  Options() { all.add(common_options()).add(train_task_options()).add(model_options()).add(training_options()).add(augmentation_options()); }
 
   bool parse(std::vector<std::string> args) {
     vm.clear();
