@@ -239,9 +239,10 @@ void Evolution::finish_turn(int task) {
   for (ModelId b : best_)
     if (b != kNoModel) used.insert(models_.at(b).route.begin(), models_.at(b).route.end());
   pool_.keep_only(used);
-  // Test accuracy of every task's best model.
+  // Test accuracy of every task's best model. A best model's components are locked and never
+  // change, so one evaluation holds for as long as it stays its task's best.
   for (size_t t = 0; t < tasks_.size(); ++t) {
-    if (best_[t] == kNoModel) continue;
+    if (best_[t] == kNoModel || models_.at(best_[t]).test_accuracy >= 0) continue;
     ModelRecord& m = models_.at(best_[t]);
     Network net(backend_, model_shape(cfg_.root, m.hparams, tasks_[t].num_classes), route_steps(m, false));
     m.test_accuracy = evaluate(backend_, net, tasks_[t].test, 0, cfg_.eval_batch_size, host_pool_).accuracy;
