@@ -25,7 +25,6 @@ class Handle {
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   ~Handle() { reset(); }
-  hid_t get() const { return id_; }
   operator hid_t() const { return id_; }  // NOLINT: handles are used where HDF5 wants ids
 
  private:

@@ -1,18 +1,24 @@
 // Model files: HDF5 writing (temporary name, flush, fsync, rename) and checked reading.
 #include "io/model_file.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <cmath>
 
 #include "io/hdf5_handles.h"
+#include "util/publish_file.h"
 
 namespace munet {
 namespace {
 
 using h5::check;
 using h5::Handle;
+
+// The ViT shape fields stored as root attributes, for writing and reading alike.
+constexpr std::pair<const char*, int ViTConfig::*> kShapeFields[] = {
+    {"image_size", &ViTConfig::image_size}, {"patch", &ViTConfig::patch}, {"hidden", &ViTConfig::hidden},
+    {"mlp", &ViTConfig::mlp},               {"heads", &ViTConfig::heads}, {"layers", &ViTConfig::layers},
+    {"num_classes", &ViTConfig::num_classes}};
 
 Handle vlen_string_type(const std::string& path) {
   Handle t = check(H5Tcopy(H5T_C_S1), H5Tclose, path, "cannot make a string type");
@@ -47,8 +53,8 @@ Handle open_attr(hid_t obj, const char* name, const std::string& path, const std
   return check(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose, path, cat("cannot open attribute ", name));
 }
 
-int64_t read_int(hid_t obj, const char* name, const std::string& path) {
-  Handle a = open_attr(obj, name, path, "/");
+int64_t read_int(hid_t obj, const char* name, const std::string& path, const std::string& where = "/") {
+  Handle a = open_attr(obj, name, path, where);
   int64_t v = 0;
   check(H5Aread(a, H5T_NATIVE_INT64, &v), path, cat("attribute ", name, " is not an integer"));
   return v;
@@ -73,36 +79,19 @@ std::vector<std::string> read_strings(hid_t obj, const char* name, const std::st
   return out;
 }
 
-// fsync of a file or folder, so a rename only publishes data that is on disk.
-void sync_path(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
-  MUNET_CHECK(fd >= 0, path, ": cannot open to sync");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  MUNET_CHECK(rc == 0, path, ": fsync failed");
-}
-
-std::string parent_dir(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
-
 }  // namespace
 
 void write_model_file(const std::string& path, const ViTConfig& config, const std::string& task,
                       const std::vector<const Component*>& route, Backend& backend) {
   h5::quiet_errors();
-  const std::string tmp = cat(path, ".tmp.", ::getpid());
+  const std::string tmp = temporary_name(path);
   {
     Handle file = check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp,
                         "cannot create file");
     write_strings(file, "format", {"munet-model"}, true, tmp);
     write_int(file, "format_version", kModelFileVersion, tmp);
     write_strings(file, "task", {task}, true, tmp);
-    const std::pair<const char*, int> fields[] = {
-        {"image_size", config.image_size}, {"patch", config.patch}, {"hidden", config.hidden}, {"mlp", config.mlp},
-        {"heads", config.heads},           {"layers", config.layers}, {"num_classes", config.num_classes}};
-    for (const auto& [name, v] : fields) write_int(file, name, v, tmp);
+    for (const auto& [name, field] : kShapeFields) write_int(file, name, config.*field, tmp);
     std::vector<std::string> names;
     for (const Component* c : route) names.push_back(c->name());
     write_strings(file, "route", names, false, tmp);
@@ -114,6 +103,11 @@ void write_model_file(const std::string& path, const ViTConfig& config, const st
       Handle group = check(H5Gcreate2(file, group_path.c_str(), lcpl, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, tmp,
                            cat("cannot create group ", group_path));
       write_strings(group, "kind", {kind_name(c->kind())}, true, tmp);
+      if (c->kind() == ComponentKind::Adapter) write_int(group, "adapter_dim", adapter_dim_of(*c), tmp);
+      if (c->kind() == ComponentKind::PosEmbed) {  // [1 + grid^2, hidden]
+        const int64_t grid = std::lround(std::sqrt(double(c->layout()[0].shape[0] - 1)));
+        write_int(group, "image_size", grid * config.patch, tmp);
+      }
       Tensor host = Tensor::host(c->values().shape(), DType::F32);
       backend.copy(c->values(), host);
       for (const ParamSpec& p : c->layout()) {
@@ -128,9 +122,7 @@ void write_model_file(const std::string& path, const ViTConfig& config, const st
     }
     check(H5Fflush(file, H5F_SCOPE_GLOBAL), tmp, "cannot flush");
   }
-  sync_path(tmp);
-  MUNET_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
-  sync_path(parent_dir(path));
+  publish_file(tmp, path);
 }
 
 ModelFile read_model_file(const std::string& path, Backend& backend) {
@@ -147,13 +139,7 @@ ModelFile read_model_file(const std::string& path, Backend& backend) {
               ", this munet reads version ", kModelFileVersion);
   ModelFile m;
   m.task = read_strings(file, "task", path, "/").at(0);
-  m.config.image_size = int(read_int(file, "image_size", path));
-  m.config.patch = int(read_int(file, "patch", path));
-  m.config.hidden = int(read_int(file, "hidden", path));
-  m.config.mlp = int(read_int(file, "mlp", path));
-  m.config.heads = int(read_int(file, "heads", path));
-  m.config.layers = int(read_int(file, "layers", path));
-  m.config.num_classes = int(read_int(file, "num_classes", path));
+  for (const auto& [name, field] : kShapeFields) m.config.*field = int(read_int(file, name, path));
   ViTConfig check_cfg = m.config;
   if (check_cfg.num_classes <= 0) check_cfg.num_classes = 1;
   try {
@@ -175,17 +161,9 @@ ModelFile read_model_file(const std::string& path, Backend& backend) {
       return check(H5Dopen2(group, param.c_str(), H5P_DEFAULT), H5Dclose, path,
                    cat("cannot open dataset ", group_path, "/", param));
     };
-    int adapter_dim = 0;
-    if (kind == ComponentKind::Adapter) {
-      Handle ds = open_ds("down/kernel");
-      Handle space = check(H5Dget_space(ds), H5Sclose, path, "dataset without dataspace");
-      hsize_t dims[2] = {0, 0};
-      MUNET_CHECK(H5Sget_simple_extent_ndims(space) == 2, path, ": ", group_path, "/down/kernel is not a matrix");
-      H5Sget_simple_extent_dims(space, dims, nullptr);
-      adapter_dim = int(dims[1]);
-    }
+    const int adapter_dim = kind == ComponentKind::Adapter ? int(read_int(group, "adapter_dim", path, group_path)) : 0;
     ViTConfig shape = check_cfg;
-    if (kind == ComponentKind::PosEmbed) shape.image_size = std::stoi(name.substr(name.rfind('_') + 1));
+    if (kind == ComponentKind::PosEmbed) shape.image_size = int(read_int(group, "image_size", path, group_path));
     auto c = std::make_unique<Component>(name, kind, component_layout(kind, shape, adapter_dim), backend, DType::F32);
     Tensor host = Tensor::host(c->values().shape(), DType::F32);
     for (const ParamSpec& p : c->layout()) {

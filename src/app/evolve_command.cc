@@ -12,7 +12,6 @@
 #include "evo/genealogy_csv.h"
 #include "io/model_file.h"
 #include "kernels/cpu/cpu_backend.h"
-#include "train/progress.h"
 
 namespace munet::app {
 namespace {
@@ -71,17 +70,15 @@ int evolve_command(int argc, char** argv) {
                      "Grows one multitask ViT system over the task list by µ2Net evolution.",
                      all, vm))
     return 0;
-  CpuBackend backend(vm["threads"].as<int>() > 0 ? vm["threads"].as<int>() : hardware_threads());
+  CpuBackend backend(threads_from(vm));
   EvolutionConfig cfg;
-  cfg.root = model_from(vm, 1);
+  cfg.root = model_from(vm, 1);  // the class count is each task's
   std::vector<std::unique_ptr<Component>> pretrained;
   const std::string root_file = vm["root"].as<std::string>();
   if (!root_file.empty()) {
     ModelFile m = read_model_file(root_file, backend);
     cfg.root = m.config;
-    cfg.root.num_classes = 1;
-    for (auto& c : m.components)
-      if (c->kind() != ComponentKind::Head) pretrained.push_back(std::move(c));
+    pretrained = std::move(m.components);
     std::printf("root: %s (trained on %s)\n", root_file.c_str(), m.task.c_str());
   }
   cfg.task_iterations = vm["task-iterations"].as<int>();
@@ -97,7 +94,6 @@ int evolve_command(int argc, char** argv) {
   cfg.flops_factor = vm["flops-factor"].as<bool>();
   cfg.baseline = vm["baseline"].as<bool>();
   cfg.seed = vm["seed"].as<uint64_t>();
-  cfg.validate();
   const std::vector<std::string> names = split_list(vm["tasks"].as<std::string>());
   MUNET_CHECK(!names.empty(), "--tasks is empty");
   const std::string root = find_data_root(vm["data"].as<std::string>());

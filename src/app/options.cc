@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "util/error.h"
+#include "util/thread_pool.h"
 
 namespace munet::app {
 
@@ -113,6 +114,11 @@ ViTConfig model_from(const po::variables_map& vm, int num_classes) {
   c.num_classes = num_classes;
   c.validate();
   return c;
+}
+
+int threads_from(const po::variables_map& vm) {
+  const int t = vm["threads"].as<int>();
+  return t > 0 ? t : hardware_threads();
 }
 
 TrainConfig training_from(const po::variables_map& vm) {

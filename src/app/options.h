@@ -26,5 +26,7 @@ bool parse_options(int argc, char** argv, const std::string& usage, const po::op
 // The model shape from --model and its overrides, with the task's class count.
 ViTConfig model_from(const po::variables_map& vm, int num_classes);
 TrainConfig training_from(const po::variables_map& vm);
+// --threads, with 0 meaning all hardware threads.
+int threads_from(const po::variables_map& vm);
 
 }  // namespace munet::app

@@ -31,7 +31,7 @@ int train_command(int argc, char** argv) {
   const TaskData task = load_task(task_name, root);
   const ViTConfig cfg = model_from(vm, task.num_classes);
   const TrainConfig tc = training_from(vm);
-  auto backend = std::make_unique<CpuBackend>(vm["threads"].as<int>() > 0 ? vm["threads"].as<int>() : hardware_threads());
+  auto backend = std::make_unique<CpuBackend>(threads_from(vm));
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   VitModel model = fresh_vit(*backend, cfg, tc.seed);

@@ -124,7 +124,6 @@ ImageSet permuted(const ImageSet& set, uint64_t seed) {
   for (int64_t i = 0; i < set.size; ++i) order[i] = i;
   Rng(seed).shuffle(order);
   ImageSet out = allocate(set.size, set.height, set.width, set.channels);
-  out.labels.resize(set.size);
   for (int64_t i = 0; i < set.size; ++i) {
     std::copy(set.image(order[i]), set.image(order[i]) + set.image_bytes(),
               out.pixels.data() + i * set.image_bytes());

@@ -1,7 +1,7 @@
 // Child construction: hyperparameter mutation, route assembly and the clone-or-share rule.
 #include "evo/child.h"
 
-#include "nn/init.h"
+#include "nn/vit_model.h"
 #include "nn/posembed_resize.h"
 #include "util/error.h"
 
@@ -52,10 +52,7 @@ class RouteBuilder {
 
   // Adds a fresh component (initialised for this child) as trainable.
   void add_new(const std::string& name, ComponentKind kind, const ViTConfig& cfg, int adapter_dim) {
-    auto c = std::make_unique<Component>(name, kind, component_layout(kind, cfg, adapter_dim), ctx_.backend,
-                                         DType::F32);
-    init_component(*c, ctx_.backend, ctx_.init_seed);
-    push(ctx_.pool.add(ctx_.task, std::move(c)), true);
+    push(ctx_.pool.add(ctx_.task, fresh_component(name, kind, cfg, ctx_.backend, ctx_.init_seed, adapter_dim)), true);
   }
 
   void push(ComponentId id, bool trainable) {
@@ -64,7 +61,6 @@ class RouteBuilder {
     child_.route_trainable.push_back(trainable);
   }
 
-  const ModelRecord& parent() const { return parent_; }
   double mu() const { return mu_; }
 
  private:

@@ -3,13 +3,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <ostream>
 #include <set>
 
 #include "evo/sampling.h"
-#include "nn/init.h"
 #include "nn/vit_model.h"
 #include "train/progress.h"
 #include "train/trainer.h"
@@ -63,6 +61,10 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
   ViTConfig rc = cfg_.root;
   rc.num_classes = 1;
   const auto names = vit_component_names(rc, /*with_head=*/false);
+  // Heads belong to tasks: a pretrained model's head is not part of the root.
+  pretrained.erase(std::remove_if(pretrained.begin(), pretrained.end(),
+                                  [](const auto& c) { return c->kind() == ComponentKind::Head; }),
+                   pretrained.end());
   if (!pretrained.empty()) {
     MUNET_CHECK(pretrained.size() == names.size(), "the pretrained root has ", pretrained.size(),
                 " components without its head, a ViT of ", rc.layers, " layers has ", names.size());
@@ -76,12 +78,8 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
   }
   for (size_t i = 0; i < names.size(); ++i) {
     const auto& [name, kind] = names[i];
-    std::unique_ptr<Component> c = pretrained.empty() ? nullptr : std::move(pretrained[i]);
-    if (!c) {
-      c = std::make_unique<Component>(name, kind, component_layout(kind, rc), backend_, DType::F32);
-      init_component(*c, backend_, cfg_.seed);
-    }
-    root.route.push_back(pool_.add(kRootTask, std::move(c)));
+    root.route.push_back(pool_.add(
+        kRootTask, pretrained.empty() ? fresh_component(name, kind, rc, backend_, cfg_.seed) : std::move(pretrained[i])));
     root.route_names.push_back(name);
     root.route_trainable.push_back(false);
   }
@@ -283,9 +281,9 @@ std::vector<TaskSummary> Evolution::summaries() const {
       s.validation_accuracy = m.quality;
       s.test_accuracy = m.test_accuracy;
       s.score = m.score;
+      s.activated_params = m.params;
       for (ComponentId id : m.route) {
         const PoolComponent& e = pool_.at(id);
-        s.activated_params += e.component->size();
         if (e.owner == int(t)) s.owned_params += e.component->size();
       }
       s.activated_share = s.activated_params / pool_total;

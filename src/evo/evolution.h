@@ -53,7 +53,7 @@ struct TaskSummary {
 
 class Evolution {
  public:
-  // `pretrained`: the root's components (a model file's route without its head; cfg.root must
+  // `pretrained`: the root's components (a model file's route; a head is dropped; cfg.root must
   // have their shape); empty: a fresh random root.
   Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
             std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained = {});

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "util/publish_file.h"
+
 namespace munet {
 namespace {
 
@@ -22,7 +24,7 @@ std::string joined(const std::vector<std::string>& parts) {
 }  // namespace
 
 void write_genealogy_csv(const std::string& path, const Evolution& evo) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temporary_name(path);
   {
     std::ofstream out(tmp);
     MUNET_CHECK(out.good(), "cannot write genealogy file ", tmp);
@@ -45,7 +47,7 @@ void write_genealogy_csv(const std::string& path, const Evolution& evo) {
     }
     MUNET_CHECK(out.good(), "error writing genealogy file ", tmp);
   }
-  MUNET_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "cannot rename ", tmp, " to ", path);
+  publish_file(tmp, path);
 }
 
 }  // namespace munet

@@ -45,9 +45,8 @@ double LrSchedule::at(int64_t step) const {
     case LrScheduleKind::Restarts: {
       // The chunk holding `step`, bounded exactly as the trainer bounds its validations.
       const int64_t V = validations > 0 ? validations : 1;
-      int64_t v = std::min(V - 1, step * V / total_steps);
-      while (v + 1 < V && total_steps * (v + 1) / V <= step) ++v;
-      while (v > 0 && total_steps * v / V > step) --v;
+      // The largest v with total_steps * v / V <= step.
+      const int64_t v = std::min(V - 1, ((step + 1) * V - 1) / total_steps);
       const int64_t start = total_steps * v / V, end = total_steps * (v + 1) / V;
       return warmup_cosine(lr, warmup_ratio, end - start, step - start);
     }

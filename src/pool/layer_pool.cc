@@ -59,10 +59,5 @@ int64_t LayerPool::total_params() const {
   return n;
 }
 
-std::vector<ComponentId> LayerPool::ids() const {
-  std::vector<ComponentId> out;
-  for (const auto& [id, e] : entries_) out.push_back(id);
-  return out;
-}
 
 }  // namespace munet

@@ -47,8 +47,6 @@ class LayerPool {
 
   size_t size() const { return entries_.size(); }
   int64_t total_params() const;
-  std::vector<ComponentId> ids() const;
-  ComponentId next_id() const { return next_id_; }
 
  private:
   Backend& backend_;

@@ -106,16 +106,13 @@ TEST_F(ModelFileTest, EvolutionStartsFromAPretrainedRoot) {
   for (const auto& c : root.components) route.push_back(c.get());
   write_model_file(path, cfg, "mnist", route, be);
   ModelFile m = read_model_file(path, be);
-  std::vector<std::unique_ptr<Component>> pretrained;
-  for (auto& c : m.components)
-    if (c->kind() != ComponentKind::Head) pretrained.push_back(std::move(c));
   EvolutionConfig ec;
   ec.root = m.config;
   ec.max_image_size = 16;
   TaskData task;
   task.name = "toy";
   task.num_classes = 3;
-  Evolution evo(be, be.pool(), ec, {task}, nullptr, std::move(pretrained));
+  Evolution evo(be, be.pool(), ec, {task}, nullptr, std::move(m.components));  // the head is dropped
   const ModelRecord& r = evo.models().at(evo.root());
   ASSERT_EQ(r.route.size(), root.components.size() - 1);  // without the head
   for (size_t i = 0; i < r.route.size(); ++i) {
@@ -124,12 +121,9 @@ TEST_F(ModelFileTest, EvolutionStartsFromAPretrainedRoot) {
   }
   // A root of another shape is refused with a clear message.
   ModelFile again = read_model_file(path, be);
-  std::vector<std::unique_ptr<Component>> wrong;
-  for (auto& c : again.components)
-    if (c->kind() != ComponentKind::Head) wrong.push_back(std::move(c));
   EvolutionConfig other = ec;
   other.root.layers = 1;
-  EXPECT_ERROR(Evolution(be, be.pool(), other, {task}, nullptr, std::move(wrong)), "pretrained root has");
+  EXPECT_ERROR(Evolution(be, be.pool(), other, {task}, nullptr, std::move(again.components)), "pretrained root has");
 }
 
 }  // namespace
