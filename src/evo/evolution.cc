@@ -38,32 +38,38 @@ void EvolutionConfig::validate() const {
               root.image_size);
 }
 
+TaskSignature signature_of(const TaskData& task) {
+  return {task.name, task.num_classes, task.train.size, task.validation.size, task.test.size};
+}
+
 Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
                      std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained)
     : backend_(backend),
       host_pool_(host_pool),
-      cfg_(std::move(cfg)),
       tasks_(std::move(tasks)),
       log_(log),
-      space_(cfg_.root.patch, cfg_.root.layers, cfg_.max_image_size),
+      space_(cfg.root.patch, cfg.root.layers, cfg.max_image_size),
       pool_(backend) {
-  cfg_.validate();
+  cfg.validate();
+  st_.config = std::move(cfg);
+  const EvolutionConfig& c = st_.config;
   MUNET_CHECK(!tasks_.empty(), "evolution needs at least one task");
-  best_.assign(tasks_.size(), kNoModel);
-  offspring_.resize(tasks_.size());
-  children_.assign(tasks_.size(), 0);
-  accepted_.assign(tasks_.size(), 0);
+  for (const TaskData& t : tasks_) st_.tasks.push_back(signature_of(t));
+  st_.best.assign(tasks_.size(), kNoModel);
+  st_.offspring.resize(tasks_.size());
+  st_.children.assign(tasks_.size(), 0);
+  st_.accepted.assign(tasks_.size(), 0);
 
   // The root model: a fresh ViT (its head is never reused: heads belong to tasks).
   ModelRecord root;
-  root.id = root_ = next_model_++;
-  root.hparams = space_.defaults(cfg_.root.image_size);
-  ViTConfig rc = cfg_.root;
+  root.id = st_.root = st_.next_model++;
+  root.hparams = space_.defaults(c.root.image_size);
+  ViTConfig rc = c.root;
   rc.num_classes = 1;
   const auto names = vit_component_names(rc, /*with_head=*/false);
   // Heads belong to tasks: a pretrained model's head is not part of the root.
   pretrained.erase(std::remove_if(pretrained.begin(), pretrained.end(),
-                                  [](const auto& c) { return c->kind() == ComponentKind::Head; }),
+                                  [](const auto& p) { return p->kind() == ComponentKind::Head; }),
                    pretrained.end());
   if (!pretrained.empty()) {
     MUNET_CHECK(pretrained.size() == names.size(), "the pretrained root has ", pretrained.size(),
@@ -79,37 +85,72 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
   for (size_t i = 0; i < names.size(); ++i) {
     const auto& [name, kind] = names[i];
     root.route.push_back(pool_.add(
-        kRootTask, pretrained.empty() ? fresh_component(name, kind, rc, backend_, cfg_.seed) : std::move(pretrained[i])));
+        kRootTask, pretrained.empty() ? fresh_component(name, kind, rc, backend_, c.seed) : std::move(pretrained[i])));
     root.route_names.push_back(name);
     root.route_trainable.push_back(false);
   }
   for (ComponentId id : root.route) root.params += pool_.at(id).component->size();
   root.accepted = true;
-  score_cfg_.base = cfg_.base;
-  score_cfg_.flops_factor = cfg_.flops_factor;
-  score_cfg_.root_params = double(root.params);
-  score_cfg_.root_flops = route_flops(pool_, root.route, rc);
-  models_[root.id] = root;
+  st_.score.base = c.base;
+  st_.score.flops_factor = c.flops_factor;
+  st_.score.root_params = double(root.params);
+  st_.score.root_flops = route_flops(pool_, root.route, rc);
+  st_.models[root.id] = root;
+}
+
+Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionState state, LayerPool pool,
+                     std::vector<TaskData> tasks, std::ostream* log)
+    : backend_(backend),
+      host_pool_(host_pool),
+      st_(std::move(state)),
+      tasks_(std::move(tasks)),
+      log_(log),
+      space_(st_.config.root.patch, st_.config.root.layers, st_.config.max_image_size),
+      pool_(std::move(pool)) {
+  st_.config.validate();
+  MUNET_CHECK(tasks_.size() == st_.tasks.size(), "the run has ", st_.tasks.size(), " tasks, ", tasks_.size(),
+              " were loaded");
+  for (size_t t = 0; t < tasks_.size(); ++t) {
+    const TaskSignature got = signature_of(tasks_[t]), want = st_.tasks[t];
+    MUNET_CHECK(got == want, "task ", t, " is ", want.name, " with ", want.num_classes, " classes and ", want.train,
+                "/", want.validation, "/", want.test, " train/validation/test examples in the run, but the data "
+                "loaded now is ", got.name, " with ", got.num_classes, " classes and ", got.train, "/",
+                got.validation, "/", got.test);
+  }
+  for (int c : st_.children) children_before_ += c;
+}
+
+int Evolution::generations_per_turn() const {
+  return (st_.config.children_per_task + st_.config.parallel_slots - 1) / st_.config.parallel_slots;
+}
+
+int64_t Evolution::total_generations() const {
+  return int64_t(st_.config.task_iterations) * int64_t(tasks_.size()) * generations_per_turn();
+}
+
+int64_t Evolution::generations_done() const {
+  const Progress& p = st_.progress;
+  return (int64_t(p.iteration) * int64_t(tasks_.size()) + p.task) * generations_per_turn() + p.generation;
 }
 
 Hparams Evolution::generation_hparams(ModelId best, int task, int iteration, int generation) const {
-  Hparams hp = models_.at(best != kNoModel ? best : root_).hparams;
-  Rng rng(cfg_.seed, {uint64_t(task), uint64_t(iteration), uint64_t(generation), kDatasetKey});
-  const double default_mu = space_.defaults(cfg_.root.image_size).mu();
+  Hparams hp = st_.models.at(best != kNoModel ? best : st_.root).hparams;
+  Rng rng(st_.config.seed, {uint64_t(task), uint64_t(iteration), uint64_t(generation), kDatasetKey});
+  const double default_mu = space_.defaults(st_.config.root.image_size).mu();
   for (int i = 0; i < kHpCount; ++i)
     if (space_.spec(static_cast<Hp>(i)).dataset) space_.mutate(static_cast<Hp>(i), hp, default_mu, rng);
   return hp;
 }
 
 double Evolution::current_score(const ModelRecord& m, int task) const {
-  return score(m.quality, accounted_params(pool_, m.route, task), m.flops, score_cfg_);
+  return score(m.quality, accounted_params(pool_, m.route, task), m.flops, st_.score);
 }
 
 ModelId Evolution::best_of(const std::vector<ModelId>& ids, int task) const {
   ModelId top = kNoModel;
   double top_score = 0;
   for (ModelId m : ids) {
-    const double s = current_score(models_.at(m), task);
+    const double s = current_score(st_.models.at(m), task);
     if (top == kNoModel || better_model(s, m, top_score, top)) top = m, top_score = s;
   }
   return top;
@@ -123,21 +164,22 @@ std::vector<RouteStep> Evolution::route_steps(const ModelRecord& m, bool with_tr
 }
 
 void Evolution::train_child(ModelRecord& child, int task, uint64_t data_seed) {
+  const EvolutionConfig& c = st_.config;
   const TaskData& data = tasks_[task];
-  const ViTConfig shape = model_shape(cfg_.root, child.hparams, data.num_classes);
+  const ViTConfig shape = model_shape(c.root, child.hparams, data.num_classes);
   Network net(backend_, shape, route_steps(child, true));
   TrainConfig tc;
-  tc.batch_size = cfg_.batch_size;
-  tc.steps = int64_t(cfg_.validations) * cfg_.steps_per_validation;
-  tc.validations = cfg_.validations;
+  tc.batch_size = c.batch_size;
+  tc.steps = int64_t(c.validations) * c.steps_per_validation;
+  tc.validations = c.validations;
   tc.schedule = child.hparams.schedule();
   tc.lr = child.hparams[Hp::Lr];
   tc.warmup_ratio = child.hparams[Hp::WarmupRatio];
   tc.sgd.momentum = child.hparams[Hp::Momentum];
   tc.sgd.nesterov = child.hparams[Hp::Nesterov] != 0;
   tc.augmentation = child.hparams.augmentation();
-  tc.max_validation_examples = cfg_.max_validation_examples;
-  tc.eval_batch_size = cfg_.eval_batch_size;
+  tc.max_validation_examples = c.max_validation_examples;
+  tc.eval_batch_size = c.eval_batch_size;
   tc.seed = data_seed;
   tc.log_every = 0;
   const TrainResult r = train_network(backend_, net, data, tc, host_pool_, nullptr);
@@ -147,120 +189,147 @@ void Evolution::train_child(ModelRecord& child, int task, uint64_t data_seed) {
   child.train_images = r.images;
   child.accounted_params = accounted_params(pool_, child.route, task);
   child.flops = route_flops(pool_, child.route, shape);
-  child.score = score(child.quality, child.accounted_params, child.flops, score_cfg_);
+  child.score = score(child.quality, child.accounted_params, child.flops, st_.score);
 }
 
-void Evolution::turn(int task, int iteration) {
-  const TaskData& data = tasks_[task];
+void Evolution::begin_turn(int task, int iteration) {
   // The population: the task's own models (its best so far), and the seeds.
-  std::vector<ModelId> turn_models;
-  std::vector<std::pair<ModelId, double>> own;
-  if (best_[task] != kNoModel) {
-    turn_models.push_back(best_[task]);
-    own.emplace_back(best_[task], current_score(models_.at(best_[task]), task));
-  }
-  std::vector<ModelId> seeds;
-  if (!cfg_.baseline)
+  TurnState& turn = st_.turn;
+  turn = TurnState{};
+  if (st_.best[task] != kNoModel)
+    turn.own.emplace_back(st_.best[task], current_score(st_.models.at(st_.best[task]), task));
+  if (!st_.config.baseline)
     for (size_t t = 0; t < tasks_.size(); ++t)
-      if (int(t) != task && best_[t] != kNoModel) seeds.push_back(best_[t]);
-  seeds.push_back(root_);
-  Rng seed_rng(cfg_.seed, {uint64_t(task), uint64_t(iteration), 0, kSeedsKey});
-  seed_rng.shuffle(seeds);
-  ParentSampler sampler(own, seeds, offspring_[task]);
+      if (int(t) != task && st_.best[t] != kNoModel) turn.seeds.push_back(st_.best[t]);
+  turn.seeds.push_back(st_.root);
+  Rng seed_rng(st_.config.seed, {uint64_t(task), uint64_t(iteration), 0, kSeedsKey});
+  seed_rng.shuffle(turn.seeds);
+  if (log_)
+    *log_ << "task " << tasks_[task].name << ", iteration " << iteration + 1 << "/" << st_.config.task_iterations
+          << std::endl;
+}
 
-  const int generations = (cfg_.children_per_task + cfg_.parallel_slots - 1) / cfg_.parallel_slots;
-  const int total_children = int(tasks_.size()) * cfg_.task_iterations * cfg_.children_per_task;
-  ViTConfig shape = cfg_.root;
+void Evolution::run_generation(int task, int iteration, int g) {
+  const EvolutionConfig& c = st_.config;
+  const TaskData& data = tasks_[task];
+  TurnState& turn = st_.turn;
+  auto turn_models = [&] {
+    std::vector<ModelId> ids;
+    for (const auto& [id, s] : turn.own) ids.push_back(id);
+    return ids;
+  };
+  ViTConfig shape = c.root;
   shape.num_classes = data.num_classes;
-  int made = 0;
-  for (int g = 0; g < generations; ++g) {
-    const Hparams gen_hp = generation_hparams(best_of(turn_models, task), task, iteration, g);
-    const uint64_t data_seed = stream_id(cfg_.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), kDataKey});
-    // 1. Sample every child of the generation from the population as it stands.
-    std::vector<ModelRecord> children;
-    for (int slot = 0; slot < cfg_.parallel_slots && made < cfg_.children_per_task; ++slot, ++made) {
-      Rng rng(cfg_.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), uint64_t(slot), kChildKey});
-      const ModelRecord& parent = models_.at(sampler.sample(rng));
-      const ChildContext ctx{space_, pool_, backend_, models_, root_, task, shape,
-                             stream_id(cfg_.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g),
-                                                   uint64_t(slot), kInitKey})};
-      children.push_back(make_child(ctx, parent, gen_hp, rng));
-      ModelRecord& child = children.back();
-      child.id = next_model_++;
-      child.iteration = iteration;
-      child.generation = g;
-      child.slot = slot;
-    }
-    // 2. Train them all on the generation's data stream.
-    for (ModelRecord& child : children) train_child(child, task, data_seed);
-    // 3. Early pruning: a child of a same-task parent must reach its parent's score.
-    for (ModelRecord& child : children) {
-      const ModelRecord& parent = models_.at(child.parent);
-      child.accepted = parent.task != task || child.score >= current_score(parent, task);
-      ++children_[task];
-      if (child.accepted) {
-        ++accepted_[task];
-        sampler.add_own(child.id, child.score);
-        turn_models.push_back(child.id);
-      } else {
-        for (size_t i = 0; i < child.route.size(); ++i)
-          if (child.route_trainable[i]) pool_.remove(child.route[i]);
-      }
-      ++children_done_;
-      const ModelId id = child.id;
-      models_[id] = std::move(child);
-    }
-    if (log_) {
-      const ModelId top = best_of(turn_models, task);
-      const double elapsed = now_seconds() - started_;
-      const double eta = elapsed / children_done_ * (total_children - children_done_);
-      char buf[256];
-      std::snprintf(buf, sizeof buf,
-                    "  %s iteration %d generation %d/%d: children %d/%d (accepted %d), best score %.4f "
-                    "(model %lld), pool %.2fM params, ETA %s",
-                    data.name.c_str(), iteration + 1, g + 1, generations, made, cfg_.children_per_task,
-                    accepted_[task], top == kNoModel ? 0.0 : current_score(models_.at(top), task),
-                    (long long)top, pool_.total_params() / 1e6, format_duration(eta).c_str());
-      *log_ << buf << std::endl;
-    }
+  const Hparams gen_hp = generation_hparams(best_of(turn_models(), task), task, iteration, g);
+  const uint64_t data_seed = stream_id(c.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), kDataKey});
+  // 1. Sample every child of the generation from the population as it stands.
+  ParentSampler sampler(turn.own, turn.seeds, st_.offspring[task], turn.seed_start);
+  std::vector<ModelRecord> children;
+  int made = g * c.parallel_slots;
+  for (int slot = 0; slot < c.parallel_slots && made < c.children_per_task; ++slot, ++made) {
+    Rng rng(c.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), uint64_t(slot), kChildKey});
+    const ModelRecord& parent = st_.models.at(sampler.sample(rng));
+    const ChildContext ctx{space_, pool_, backend_, st_.models, st_.root, task, shape,
+                           stream_id(c.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), uint64_t(slot),
+                                              kInitKey})};
+    children.push_back(make_child(ctx, parent, gen_hp, rng));
+    ModelRecord& child = children.back();
+    child.id = st_.next_model++;
+    child.iteration = iteration;
+    child.generation = g;
+    child.slot = slot;
   }
-  // Best model of the turn: highest score, ties to the newest.
-  best_[task] = best_of(turn_models, task);
-  MUNET_CHECK(best_[task] != kNoModel, "task ", data.name, " ended its turn without a model");
-  finish_turn(task);
+  turn.seed_start = sampler.seed_start();
+  // 2. Train them all on the generation's data stream.
+  for (ModelRecord& child : children) train_child(child, task, data_seed);
+  // 3. Early pruning: a child of a same-task parent must reach its parent's score.
+  for (ModelRecord& child : children) {
+    const ModelRecord& parent = st_.models.at(child.parent);
+    child.accepted = parent.task != task || child.score >= current_score(parent, task);
+    ++st_.children[task];
+    if (child.accepted) {
+      ++st_.accepted[task];
+      turn.own.emplace_back(child.id, child.score);
+    } else {
+      for (size_t i = 0; i < child.route.size(); ++i)
+        if (child.route_trainable[i]) pool_.remove(child.route[i]);
+    }
+    const ModelId id = child.id;
+    st_.models[id] = std::move(child);
+  }
+  if (log_) {
+    const ModelId top = best_of(turn_models(), task);
+    int64_t done = -children_before_, remaining = 0;
+    for (int n : st_.children) done += n;
+    remaining = int64_t(tasks_.size()) * c.task_iterations * c.children_per_task - children_before_ - done;
+    const double elapsed = now_seconds() - started_;
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "  %s iteration %d generation %d/%d: children %d/%d (accepted %d), best score %.4f "
+                  "(model %lld), pool %.2fM params, ETA %s",
+                  data.name.c_str(), iteration + 1, g + 1, generations_per_turn(), made, c.children_per_task,
+                  st_.accepted[task], top == kNoModel ? 0.0 : current_score(st_.models.at(top), task),
+                  (long long)top, pool_.total_params() / 1e6,
+                  done > 0 ? format_duration(elapsed / double(done) * double(remaining)).c_str() : "?");
+    *log_ << buf << std::endl;
+  }
 }
 
 void Evolution::finish_turn(int task) {
+  // Best model of the turn: highest score, ties to the newest.
+  std::vector<ModelId> ids;
+  for (const auto& [id, s] : st_.turn.own) ids.push_back(id);
+  st_.best[task] = best_of(ids, task);
+  MUNET_CHECK(st_.best[task] != kNoModel, "task ", tasks_[task].name, " ended its turn without a model");
+  st_.turn = TurnState{};
   // Lock the best model's components for the other tasks; drop every component no kept model uses.
-  pool_.set_locks(task, models_.at(best_[task]).route);
-  std::set<ComponentId> used(models_.at(root_).route.begin(), models_.at(root_).route.end());
-  for (ModelId b : best_)
-    if (b != kNoModel) used.insert(models_.at(b).route.begin(), models_.at(b).route.end());
+  pool_.set_locks(task, st_.models.at(st_.best[task]).route);
+  std::set<ComponentId> used(st_.models.at(st_.root).route.begin(), st_.models.at(st_.root).route.end());
+  for (ModelId b : st_.best)
+    if (b != kNoModel) used.insert(st_.models.at(b).route.begin(), st_.models.at(b).route.end());
   pool_.keep_only(used);
   // Test accuracy of every task's best model. A best model's components are locked and never
   // change, so one evaluation holds for as long as it stays its task's best.
   for (size_t t = 0; t < tasks_.size(); ++t) {
-    if (best_[t] == kNoModel || models_.at(best_[t]).test_accuracy >= 0) continue;
-    ModelRecord& m = models_.at(best_[t]);
-    Network net(backend_, model_shape(cfg_.root, m.hparams, tasks_[t].num_classes), route_steps(m, false));
-    m.test_accuracy = evaluate(backend_, net, tasks_[t].test, 0, cfg_.eval_batch_size, host_pool_).accuracy;
+    if (st_.best[t] == kNoModel || st_.models.at(st_.best[t]).test_accuracy >= 0) continue;
+    ModelRecord& m = st_.models.at(st_.best[t]);
+    Network net(backend_, model_shape(st_.config.root, m.hparams, tasks_[t].num_classes), route_steps(m, false));
+    m.test_accuracy = evaluate(backend_, net, tasks_[t].test, 0, st_.config.eval_batch_size, host_pool_).accuracy;
+  }
+  if (log_) print_table(*log_);
+}
+
+void Evolution::step() {
+  MUNET_CHECK(!done(), "the evolution has run all its generations");
+  if (started_ == 0) started_ = now_seconds();
+  Progress& p = st_.progress;
+  if (p.generation == 0) begin_turn(p.task, p.iteration);
+  run_generation(p.task, p.iteration, p.generation);
+  if (++p.generation < generations_per_turn()) return;
+  finish_turn(p.task);
+  p.generation = 0;
+  if (++p.task == int(tasks_.size())) p.task = 0, ++p.iteration;
+}
+
+void Evolution::turn(int task, int iteration) {
+  MUNET_CHECK(task >= 0 && task < int(tasks_.size()) && iteration >= 0 &&
+                  iteration < st_.config.task_iterations && st_.progress.generation == 0,
+              "turn(", task, ", ", iteration, "): not a task's turn to begin");
+  st_.progress = Progress{iteration, task, 0};
+  for (int g = 0; g < generations_per_turn(); ++g) step();
+}
+
+void Evolution::run(const std::function<void()>& after_generation) {
+  started_ = now_seconds();
+  while (!done()) {
+    step();
+    if (after_generation) after_generation();
   }
 }
 
-void Evolution::run() {
-  started_ = now_seconds();
-  children_done_ = 0;
-  for (int it = 0; it < cfg_.task_iterations; ++it)
-    for (size_t t = 0; t < tasks_.size(); ++t) {
-      if (log_) *log_ << "task " << tasks_[t].name << ", iteration " << it + 1 << "/" << cfg_.task_iterations << std::endl;
-      turn(int(t), it);
-      if (log_) print_table(*log_);
-    }
-}
-
 Tensor Evolution::logits(ModelId model, const Tensor& images) {
-  const ModelRecord& m = models_.at(model);
-  Network net(backend_, model_shape(cfg_.root, m.hparams, tasks_.at(m.task).num_classes), route_steps(m, false));
+  const ModelRecord& m = st_.models.at(model);
+  Network net(backend_, model_shape(st_.config.root, m.hparams, tasks_.at(m.task).num_classes), route_steps(m, false));
   const Tensor& out = net.forward(images);
   Tensor copy = Tensor::host(out.shape(), out.dtype());
   backend_.copy(out, copy);
@@ -273,11 +342,11 @@ std::vector<TaskSummary> Evolution::summaries() const {
   for (size_t t = 0; t < tasks_.size(); ++t) {
     TaskSummary s;
     s.task = tasks_[t].name;
-    s.best = best_[t];
-    s.children = children_[t];
-    s.accepted = accepted_[t];
+    s.best = st_.best[t];
+    s.children = st_.children[t];
+    s.accepted = st_.accepted[t];
     if (s.best != kNoModel) {
-      const ModelRecord& m = models_.at(s.best);
+      const ModelRecord& m = st_.models.at(s.best);
       s.validation_accuracy = m.quality;
       s.test_accuracy = m.test_accuracy;
       s.score = m.score;

@@ -7,8 +7,11 @@
 // (fractional sharing changes when other tasks start or stop using a component). At the end it
 // keeps only the task's best model, locks its components for the other tasks, and evaluates
 // every task's best model on its test split. Every sampled model is recorded (the genealogy).
-// Random streams depend on (seed, task, iteration, generation, slot) only.
+// Random streams depend on (seed, task, iteration, generation, slot) only, so the state between
+// two generations (EvolutionState plus the layer pool) is all a checkpoint needs to continue
+// bit-identically.
 #pragma once
+#include <functional>
 #include <iosfwd>
 #include <map>
 #include <string>
@@ -41,6 +44,47 @@ struct EvolutionConfig {
   void validate() const;
 };
 
+// What a checkpoint records of each task, to check that a resumed run sees the same data.
+struct TaskSignature {
+  std::string name;
+  int num_classes = 0;
+  int64_t train = 0, validation = 0, test = 0;  // examples per split
+  bool operator==(const TaskSignature& o) const {
+    return name == o.name && num_classes == o.num_classes && train == o.train && validation == o.validation &&
+           test == o.test;
+  }
+};
+
+// The next generation to run. generation == 0: no turn is in progress.
+struct Progress {
+  int iteration = 0, task = 0, generation = 0;
+};
+
+// A task's turn in progress, between two of its generations.
+struct TurnState {
+  std::vector<std::pair<ModelId, double>> own;  // the turn's population with the scores the
+                                                // parent sampler ranks them by, in joining order
+  std::vector<ModelId> seeds;                   // other tasks' best models and the root, shuffled
+  size_t seed_start = 0;                        // where the sampler's next seed walk starts
+};
+
+// Everything an evolution holds between two generations except the layer pool's components and
+// the tasks' data: with those, what a checkpoint stores.
+struct EvolutionState {
+  EvolutionConfig config;
+  std::vector<TaskSignature> tasks;
+  std::map<ModelId, ModelRecord> models;  // every model ever sampled
+  ModelId next_model = 0, root = kNoModel;
+  std::vector<ModelId> best;              // per task
+  std::vector<int> children, accepted;    // per task
+  std::vector<std::map<ModelId, int>> offspring;  // per task: children each model produced for it
+  ScoreConfig score;
+  Progress progress;
+  TurnState turn;
+};
+
+TaskSignature signature_of(const TaskData& task);
+
 struct TaskSummary {
   std::string task;
   ModelId best = kNoModel;
@@ -57,15 +101,27 @@ class Evolution {
   // have their shape); empty: a fresh random root.
   Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
             std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained = {});
+  // Continues a checkpointed evolution; `tasks` must match the state's task signatures.
+  Evolution(Backend& backend, ThreadPool& host_pool, EvolutionState state, LayerPool pool,
+            std::vector<TaskData> tasks, std::ostream* log);
 
-  void run();
-  // One task's turn (run() calls these in order; tests may drive them directly).
+  // Runs every remaining generation, calling after_generation after each.
+  void run(const std::function<void()>& after_generation = {});
+  // Runs the next generation, beginning or ending a task's turn as needed.
+  void step();
+  // One whole task's turn from its start (tests drive turns directly).
   void turn(int task, int iteration);
+  bool done() const { return st_.progress.iteration >= st_.config.task_iterations; }
+  int generations_per_turn() const;
+  int64_t total_generations() const;
+  int64_t generations_done() const;
 
+  const EvolutionState& state() const { return st_; }
+  const EvolutionConfig& config() const { return st_.config; }
   const LayerPool& pool() const { return pool_; }
-  const std::map<ModelId, ModelRecord>& models() const { return models_; }
-  ModelId best(int task) const { return best_.at(task); }
-  ModelId root() const { return root_; }
+  const std::map<ModelId, ModelRecord>& models() const { return st_.models; }
+  ModelId best(int task) const { return st_.best.at(task); }
+  ModelId root() const { return st_.root; }
   const std::vector<TaskData>& tasks() const { return tasks_; }
   const HpSpace& space() const { return space_; }
   std::vector<TaskSummary> summaries() const;
@@ -82,24 +138,20 @@ class Evolution {
   double current_score(const ModelRecord& m, int task) const;
   ModelId best_of(const std::vector<ModelId>& ids, int task) const;
   void train_child(ModelRecord& child, int task, uint64_t data_seed);
+  void begin_turn(int task, int iteration);
+  void run_generation(int task, int iteration, int generation);
   void finish_turn(int task);
   std::vector<RouteStep> route_steps(const ModelRecord& m, bool with_trainable);
 
   Backend& backend_;
   ThreadPool& host_pool_;
-  EvolutionConfig cfg_;
+  EvolutionState st_;
   std::vector<TaskData> tasks_;
   std::ostream* log_;
   HpSpace space_;
   LayerPool pool_;
-  ScoreConfig score_cfg_;
-  std::map<ModelId, ModelRecord> models_;
-  ModelId next_model_ = 0, root_ = kNoModel;
-  std::vector<ModelId> best_;
-  std::vector<int> children_, accepted_;
-  std::vector<std::map<ModelId, int>> offspring_;  // per task: children each model produced for it
-  double started_ = 0;
-  int children_done_ = 0;
+  double started_ = 0;          // for the ETA: this process's start and
+  int64_t children_before_ = 0;  // children done before it (when resumed)
 };
 
 }  // namespace munet

@@ -13,8 +13,8 @@ bool better_model(double score_a, ModelId a, double score_b, ModelId b) {
 }
 
 ParentSampler::ParentSampler(std::vector<std::pair<ModelId, double>> own, std::vector<ModelId> seeds,
-                             std::map<ModelId, int>& offspring)
-    : seeds_(std::move(seeds)), offspring_(offspring) {
+                             std::map<ModelId, int>& offspring, size_t seed_start)
+    : seeds_(std::move(seeds)), seed_start_(seed_start), offspring_(offspring) {
   for (const auto& [id, s] : own) add_own(id, s);
 }
 

@@ -16,9 +16,10 @@ namespace munet {
 class ParentSampler {
  public:
   // own: (id, score) of the task's own models; seeds: ids in their (shuffled) order; offspring:
-  // children each model has produced for this task so far (updated by sample()).
+  // children each model has produced for this task so far (updated by sample()); seed_start:
+  // where the first seed walk starts (seed_start() of the sampler this one continues).
   ParentSampler(std::vector<std::pair<ModelId, double>> own, std::vector<ModelId> seeds,
-                std::map<ModelId, int>& offspring);
+                std::map<ModelId, int>& offspring, size_t seed_start = 0);
 
   // Picks a parent, counts the child against it and rotates the seeds past a chosen seed.
   ModelId sample(Rng& rng);
@@ -29,6 +30,7 @@ class ParentSampler {
   // Adds a newly accepted model of the task.
   void add_own(ModelId id, double score);
   int offspring(ModelId id) const;
+  size_t seed_start() const { return seed_start_; }
 
  private:
   std::vector<std::pair<ModelId, double>> own_;  // sorted by score, descending; ties: newest first

@@ -1,6 +1,8 @@
 // Layer pool bookkeeping and cloning.
 #include "pool/layer_pool.h"
 
+#include <algorithm>
+
 #include "util/error.h"
 
 namespace munet {
@@ -13,6 +15,14 @@ ComponentId LayerPool::add(int owner, std::unique_ptr<Component> component) {
   e.owner = owner;
   e.component = std::move(component);
   return id;
+}
+
+void LayerPool::restore(PoolComponent entry, ComponentId next_id) {
+  MUNET_CHECK(entry.component != nullptr && entry.id >= 0 && !contains(entry.id),
+              "layer pool: cannot restore component ", entry.id, " (null, negative or already present)");
+  next_id_ = std::max({next_id_, next_id, entry.id + 1});
+  const ComponentId id = entry.id;
+  entries_.emplace(id, std::move(entry));
 }
 
 ComponentId LayerPool::clone(ComponentId source, int owner) {
@@ -58,6 +68,5 @@ int64_t LayerPool::total_params() const {
   for (const auto& [id, e] : entries_) n += e.component->size();
   return n;
 }
-
 
 }  // namespace munet

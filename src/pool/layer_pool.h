@@ -32,6 +32,12 @@ class LayerPool {
   // A new component owned by `owner`: same name, layout and values, with the source's momentum.
   ComponentId clone(ComponentId source, int owner);
 
+  // Puts back a component as a checkpoint recorded it (its id, owner and locks); ids made later
+  // start after the largest id restored or `next_id`, whichever is larger.
+  void restore(PoolComponent entry, ComponentId next_id);
+  ComponentId next_id() const { return next_id_; }
+  const std::map<ComponentId, PoolComponent>& entries() const { return entries_; }
+
   bool contains(ComponentId id) const { return entries_.count(id) > 0; }
   const PoolComponent& at(ComponentId id) const;
   PoolComponent& at(ComponentId id);
