@@ -117,6 +117,7 @@ class Evolution {
   int64_t generations_done() const;
 
   const EvolutionState& state() const { return st_; }
+  Backend& backend() const { return backend_; }
   const EvolutionConfig& config() const { return st_.config; }
   const LayerPool& pool() const { return pool_; }
   const std::map<ModelId, ModelRecord>& models() const { return st_.models; }

@@ -1,0 +1,70 @@
+// Checkpoints: the whole state of an evolution in one HDF5 file (io/SCHEMA.md), written so that
+// a crash never costs more than the generation in flight, and read back to continue
+// bit-identically. Writing streams the layer pool component by component from where it lives
+// (no second copy of the pool), to "<path>.partial"; the root attribute `complete` is written
+// last, then the file is synced and renamed to `path`. Reading checks everything it reads and
+// names the file and object in every error.
+#pragma once
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "evo/evolution.h"
+#include "io/parallel_io.h"
+
+namespace munet {
+
+constexpr int kCheckpointVersion = 1;
+
+// Called after each component a rank writes or reads, with bytes done and bytes in all.
+using IoProgress = std::function<void(int64_t done, int64_t total)>;
+
+// Facts about the run that are not part of its state (never compared on resume).
+struct RunInfo {
+  std::string command_line;
+  std::string root_file;  // the --root model file, if any
+  int ranks = 1;
+};
+
+// Every rank of `io` calls this with the same evolution state; rank r writes the values of
+// the components io.writer(id) == r. Returns when the file is complete under `path`.
+void write_checkpoint(const std::string& path, const Evolution& evo, const RunInfo& info, const ParallelIo& io = {},
+                      const IoProgress& progress = {});
+
+// One pool entry as the checkpoint records it (values not read).
+struct PoolEntryInfo {
+  ComponentId id = -1;
+  std::string name;
+  ComponentKind kind = ComponentKind::EncoderBlock;
+  int owner = kRootTask;
+  std::vector<int> locks;
+  int64_t size = 0;
+  bool has_velocity = false;
+};
+
+// Everything but the parameters: for `munet inspect` and for choosing what to read.
+struct CheckpointInfo {
+  EvolutionState state;
+  std::vector<PoolEntryInfo> pool;
+  RunInfo run;
+  int64_t generations_done = 0, total_generations = 0;
+};
+
+struct Checkpoint {
+  EvolutionState state;
+  LayerPool pool;
+  RunInfo run;
+};
+
+// Throws munet::Error naming the file and what is wrong: missing, not HDF5, truncated, not a
+// complete munet checkpoint, another format version, a missing or mis-shaped dataset.
+CheckpointInfo read_checkpoint_info(const std::string& path);
+Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoProgress& progress = {});
+// Only these components (e.g. one model's route), by id.
+std::map<ComponentId, std::unique_ptr<Component>> read_components(const std::string& path,
+                                                                  const std::vector<ComponentId>& ids,
+                                                                  Backend& backend);
+
+}  // namespace munet

@@ -1,0 +1,246 @@
+// Reading a checkpoint: header checks (HDF5, format, version, complete), the state tables, the
+// pool index, and the components' values, each against the shape its metadata implies.
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "io/checkpoint.h"
+#include "io/checkpoint_layout.h"
+#include "io/component_datasets.h"
+
+namespace munet {
+namespace {
+
+using h5::check;
+using h5::Handle;
+using h5::Where;
+
+Handle open_checkpoint(const std::string& path) {
+  h5::quiet_errors();
+  MUNET_CHECK(::access(path.c_str(), R_OK) == 0, path, ": cannot read checkpoint (missing or not readable)");
+  MUNET_CHECK(H5Fis_hdf5(path.c_str()) > 0, path, ": not an HDF5 file");
+  Handle file = check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, path,
+                      "cannot open HDF5 file (truncated or damaged?)");
+  const Where root{path, "/"};
+  MUNET_CHECK(h5::has_attr(file, "format"), path, ": not a munet checkpoint (no 'format' attribute)");
+  const std::string format = h5::read_string_attr(file, "format", root);
+  MUNET_CHECK(format == kCheckpointFormat, path, ": not a munet checkpoint (format '", format, "')");
+  const int64_t version = h5::read_int_attr(file, "format_version", root);
+  MUNET_CHECK(version == kCheckpointVersion, path, ": checkpoint format version ", version,
+              ", this munet reads version ", kCheckpointVersion);
+  MUNET_CHECK(h5::has_attr(file, "complete") && h5::read_int_attr(file, "complete", root) == 1, path,
+              ": incomplete checkpoint (its writer stopped before marking it complete)");
+  return file;
+}
+
+EvolutionConfig read_config(hid_t file, std::vector<std::string>* task_names, const std::string& path) {
+  const Where w{path, "/config"};
+  Handle g = h5::open_group(file, "config", {path, "/"});
+  EvolutionConfig c;
+  *task_names = h5::read_strings_attr(g, "tasks", w);
+  for (const ConfigInt& f : kConfigInts) c.*f.field = int(h5::read_int_attr(g, f.name, w));
+  for (const ConfigShape& f : kConfigShape) c.root.*f.field = int(h5::read_int_attr(g, f.name, w));
+  c.max_validation_examples = h5::read_int_attr(g, "max_val_examples", w);
+  c.base = h5::read_double_attr(g, "base", w);
+  c.flops_factor = h5::read_int_attr(g, "flops_factor", w) != 0;
+  c.baseline = h5::read_int_attr(g, "baseline", w) != 0;
+  c.seed = uint64_t(h5::read_int_attr(g, "seed", w));
+  try {
+    c.validate();
+  } catch (const Error& e) {
+    fail(path, ": /config: ", e.what());
+  }
+  return c;
+}
+
+std::vector<int> to_ints(const std::vector<int64_t>& v) { return {v.begin(), v.end()}; }
+
+CheckpointInfo read_info(hid_t file, const std::string& path) {
+  CheckpointInfo info;
+  EvolutionState& st = info.state;
+  std::vector<std::string> names;
+  st.config = read_config(file, &names, path);
+  const int64_t T = int64_t(names.size());
+  const HpSpace space(st.config.root.patch, st.config.root.layers, st.config.max_image_size);
+
+  {  // tasks
+    const Where w{path, "/tasks"};
+    Handle g = h5::open_group(file, "tasks", {path, "/"});
+    const auto name = h5::read_string_column(g, "name", T, w);
+    const auto classes = h5::read_int_column(g, "num_classes", T, w);
+    const auto train = h5::read_int_column(g, "train_examples", T, w);
+    const auto val = h5::read_int_column(g, "validation_examples", T, w);
+    const auto test = h5::read_int_column(g, "test_examples", T, w);
+    st.best = h5::read_int_column(g, "best_model", T, w);
+    st.children = to_ints(h5::read_int_column(g, "children", T, w));
+    st.accepted = to_ints(h5::read_int_column(g, "accepted", T, w));
+    for (int64_t t = 0; t < T; ++t) {
+      MUNET_CHECK(name[t] == names[t], path, ": /tasks/name[", t, "] is ", name[t], ", /config names ", names[t]);
+      st.tasks.push_back({name[t], int(classes[t]), train[t], val[t], test[t]});
+    }
+  }
+  {  // progress, score and sampler state
+    const Where w{path, "/progress"};
+    Handle g = h5::open_group(file, "progress", {path, "/"});
+    st.progress.iteration = int(h5::read_int_attr(g, "iteration", w));
+    st.progress.task = int(h5::read_int_attr(g, "task", w));
+    st.progress.generation = int(h5::read_int_attr(g, "generation", w));
+    info.generations_done = h5::read_int_attr(g, "generations_done", w);
+    info.total_generations = h5::read_int_attr(g, "total_generations", w);
+    st.next_model = h5::read_int_attr(g, "next_model", w);
+    st.root = h5::read_int_attr(g, "root_model", w);
+    st.turn.seed_start = size_t(h5::read_int_attr(g, "turn_seed_start", w));
+    st.score.base = h5::read_double_attr(g, "score_base", w);
+    st.score.flops_factor = h5::read_int_attr(g, "score_flops_factor", w) != 0;
+    st.score.flops_base = h5::read_double_attr(g, "score_flops_base", w);
+    st.score.root_params = h5::read_double_attr(g, "score_root_params", w);
+    st.score.root_flops = h5::read_double_attr(g, "score_root_flops", w);
+    const auto own = h5::read_int_column(g, "turn_own_model", -1, w);
+    const auto own_score = h5::read_double_column(g, "turn_own_score", int64_t(own.size()), w);
+    for (size_t i = 0; i < own.size(); ++i) st.turn.own.emplace_back(own[i], own_score[i]);
+    const auto seeds = h5::read_int_column(g, "turn_seeds", -1, w);
+    st.turn.seeds.assign(seeds.begin(), seeds.end());
+    const auto off_task = h5::read_int_column(g, "offspring_task", -1, w);
+    const auto off_model = h5::read_int_column(g, "offspring_model", int64_t(off_task.size()), w);
+    const auto off_count = h5::read_int_column(g, "offspring_count", int64_t(off_task.size()), w);
+    st.offspring.resize(T);
+    for (size_t i = 0; i < off_task.size(); ++i) {
+      MUNET_CHECK(off_task[i] >= 0 && off_task[i] < T, path, ": /progress/offspring_task[", i, "] = ", off_task[i],
+                  " is not a task index");
+      st.offspring[off_task[i]][off_model[i]] = int(off_count[i]);
+    }
+    const Progress& p = st.progress;
+    MUNET_CHECK(p.iteration >= 0 && p.iteration <= st.config.task_iterations && p.task >= 0 && p.task < T &&
+                    p.generation >= 0,
+                path, ": /progress (iteration ", p.iteration, ", task ", p.task, ", generation ", p.generation,
+                ") does not fit the config");
+  }
+  {  // models
+    const Where w{path, "/models"};
+    Handle g = h5::open_group(file, "models", {path, "/"});
+    std::vector<std::string> want;
+    for (int h = 0; h < kHpCount; ++h) want.push_back(space.spec(static_cast<Hp>(h)).name);
+    MUNET_CHECK(h5::read_strings_attr(g, "hparam_names", w) == want, path,
+                ": /models/hparams has other hyperparameter columns than this munet's");
+    for (ModelRecord& m : ModelColumns::read(g, space, w)) {
+      const ModelId id = m.id;
+      MUNET_CHECK(m.task >= kRootTask && m.task < T, path, ": /models: model ", id, " has task ", m.task);
+      st.models[id] = std::move(m);
+    }
+    MUNET_CHECK(st.models.count(st.root), path, ": /models has no root model ", st.root);
+    for (ModelId b : st.best)
+      MUNET_CHECK(b == kNoModel || st.models.count(b), path, ": /tasks/best_model names model ", b,
+                  " that /models does not have");
+  }
+  {  // pool index
+    const Where w{path, "/pool/index"};
+    Handle g = h5::open_group(file, "pool/index", {path, "/"});
+    const auto id = h5::read_int_column(g, "id", -1, w);
+    const int64_t n = int64_t(id.size());
+    const auto name = h5::read_string_column(g, "name", n, w);
+    const auto kind = h5::read_string_column(g, "kind", n, w);
+    const auto owner = h5::read_int_column(g, "owner", n, w);
+    const auto size = h5::read_int_column(g, "size", n, w);
+    const auto velocity = h5::read_int_column(g, "has_velocity", n, w);
+    const auto lock_offsets = h5::read_int_column(g, "lock_offsets", n + 1, w);
+    const auto lock_task = h5::read_int_column(g, "lock_task", lock_offsets.back(), w);
+    for (int64_t i = 0; i < n; ++i) {
+      PoolEntryInfo e;
+      e.id = id[i];
+      e.name = name[i];
+      try {
+        e.kind = parse_kind(kind[i]);
+      } catch (const Error& err) {
+        fail(path, ": /pool/index: component ", id[i], ": ", err.what());
+      }
+      e.owner = int(owner[i]);
+      e.size = size[i];
+      e.has_velocity = velocity[i] != 0;
+      MUNET_CHECK(lock_offsets[i] <= lock_offsets[i + 1], path, ": /pool/index/lock_offsets is not a list of offsets");
+      for (int64_t k = lock_offsets[i]; k < lock_offsets[i + 1]; ++k) e.locks.push_back(int(lock_task[k]));
+      info.pool.push_back(e);
+    }
+  }
+  {  // run information
+    const Where w{path, "/run_info"};
+    Handle g = h5::open_group(file, "run_info", {path, "/"});
+    info.run.command_line = h5::read_string_attr(g, "command_line", w);
+    info.run.root_file = h5::read_string_attr(g, "root_file", w);
+    info.run.ranks = int(h5::read_int_attr(g, "ranks", w));
+  }
+  return info;
+}
+
+std::unique_ptr<Component> read_component(hid_t file, const PoolEntryInfo& e, const ViTConfig& system,
+                                          Backend& backend, const std::string& path) {
+  const Where w{path, component_path(e.id)};
+  Handle g = h5::open_group(file, w.object, {path, "/"});
+  const h5::ComponentMeta meta = h5::read_component_meta(g, e.name, w);
+  MUNET_CHECK(meta.kind == e.kind, path, ": ", w.object, " has kind ", kind_name(meta.kind), ", /pool/index says ",
+              kind_name(e.kind));
+  auto c = std::make_unique<Component>(e.name, meta.kind, h5::layout_of(meta, system, w), backend, DType::F32);
+  MUNET_CHECK(c->size() == e.size, path, ": ", w.object, " holds ", c->size(), " parameters, /pool/index says ", e.size);
+  Tensor host = Tensor::host(c->values().shape(), DType::F32);
+  h5::read_param_values(h5::open_group(g, "values", w), c->layout(), host.data<float>(), {path, w.object + "/values"});
+  backend.copy(host, c->values());
+  if (e.has_velocity) {
+    h5::read_param_values(h5::open_group(g, "velocity", w), c->layout(), host.data<float>(),
+                          {path, w.object + "/velocity"});
+    backend.copy(host, c->velocity());
+  }
+  return c;
+}
+
+}  // namespace
+
+CheckpointInfo read_checkpoint_info(const std::string& path) {
+  Handle file = open_checkpoint(path);
+  return read_info(file, path);
+}
+
+Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoProgress& progress) {
+  Handle file = open_checkpoint(path);
+  CheckpointInfo info = read_info(file, path);
+  Checkpoint ck{std::move(info.state), LayerPool(backend), std::move(info.run)};
+  const Where w{path, "/progress"};
+  const ComponentId next_component = h5::read_int_attr(h5::open_group(file, "progress", {path, "/"}), "next_component", w);
+  int64_t total = 0, done = 0;
+  for (const PoolEntryInfo& e : info.pool) total += e.size * int64_t(sizeof(float)) * (e.has_velocity ? 2 : 1);
+  for (const PoolEntryInfo& e : info.pool) {
+    PoolComponent entry;
+    entry.id = e.id;
+    entry.owner = e.owner;
+    entry.locks.insert(e.locks.begin(), e.locks.end());
+    entry.component = read_component(file, e, ck.state.config.root, backend, path);
+    ck.pool.restore(std::move(entry), next_component);
+    done += e.size * int64_t(sizeof(float)) * (e.has_velocity ? 2 : 1);
+    if (progress) progress(done, total);
+  }
+  // Every model the run still uses must find its components.
+  std::set<ModelId> kept(ck.state.best.begin(), ck.state.best.end());
+  kept.insert(ck.state.root);
+  for (const auto& [id, s] : ck.state.turn.own) kept.insert(id);
+  for (ModelId m : kept)
+    if (m != kNoModel)
+      for (ComponentId c : ck.state.models.at(m).route)
+        MUNET_CHECK(ck.pool.contains(c), path, ": model ", m, " routes through component ", c,
+                    " that /pool does not hold");
+  return ck;
+}
+
+std::map<ComponentId, std::unique_ptr<Component>> read_components(const std::string& path,
+                                                                  const std::vector<ComponentId>& ids,
+                                                                  Backend& backend) {
+  Handle file = open_checkpoint(path);
+  CheckpointInfo info = read_info(file, path);
+  std::map<ComponentId, std::unique_ptr<Component>> out;
+  for (ComponentId id : ids) {
+    auto it = std::find_if(info.pool.begin(), info.pool.end(), [&](const PoolEntryInfo& e) { return e.id == id; });
+    MUNET_CHECK(it != info.pool.end(), path, ": /pool has no component ", id);
+    out[id] = read_component(file, *it, info.state.config.root, backend, path);
+  }
+  return out;
+}
+
+}  // namespace munet

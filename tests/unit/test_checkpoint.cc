@@ -1,0 +1,258 @@
+// Checkpoints: a resumed evolution continues bit-identically (mid-turn and between turns); a
+// process killed while writing leaves the previous checkpoint loadable and resumable; every
+// kind of bad file gets a clear error naming the file and the object.
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+#include "evo/evolution.h"
+#include "io/checkpoint.h"
+#include "io/checkpoint_dir.h"
+#include "io/model_file.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "support/data_root.h"
+#include "support/expect_error.h"
+#include "support/test_files.h"
+
+namespace munet {
+namespace {
+
+EvolutionConfig tiny_config() {
+  EvolutionConfig c;
+  c.root.image_size = 16;
+  c.root.patch = 8;
+  c.root.hidden = 16;
+  c.root.mlp = 32;
+  c.root.heads = 2;
+  c.root.layers = 2;
+  c.max_image_size = 24;
+  c.task_iterations = 2;
+  c.children_per_task = 4;
+  c.parallel_slots = 2;
+  c.validations = 2;
+  c.steps_per_validation = 3;
+  c.batch_size = 16;
+  c.max_validation_examples = 100;
+  c.eval_batch_size = 100;
+  c.seed = 11;
+  return c;
+}
+
+std::vector<TaskData> two_tasks(const std::string& root) {
+  return {load_task("cmaterdb_devanagari", root), load_task("cmaterdb_bangla", root)};
+}
+
+std::string bytes_of(const Tensor& t) {
+  return t.defined() ? std::string(static_cast<const char*>(t.raw()), t.bytes()) : std::string("none");
+}
+
+// Everything that must be bit-identical: every pool component (values, momentum, owner, locks)
+// and every model record (route, hyperparameters, scores; training time excluded).
+std::string fingerprint(const Evolution& evo) {
+  std::string s;
+  auto num = [&](double v) { s.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  for (const auto& [id, e] : evo.pool().entries()) {
+    s += cat("c", id, e.component->name(), e.owner, ":");
+    for (int t : e.locks) s += cat(t, ",");
+    s += bytes_of(e.component->values()) + bytes_of(e.component->optimizer_state());
+  }
+  for (const auto& [id, m] : evo.models()) {
+    s += cat("m", id, m.task, m.parent, m.iteration, m.generation, m.slot, m.accepted, m.params, m.new_params,
+             m.train_images);
+    for (double v : {m.quality, m.score, m.test_accuracy, m.accounted_params, m.flops}) num(v);
+    for (double v : m.validation_accuracies) num(v);
+    for (size_t i = 0; i < m.route.size(); ++i) s += cat(m.route[i], m.route_names[i], m.route_trainable[i]);
+    for (int h = 0; h < kHpCount; ++h) num(m.hparams[static_cast<Hp>(h)]);
+    for (const auto& mu : m.mutations) s += mu;
+  }
+  for (int t = 0; t < int(evo.tasks().size()); ++t) s += cat("b", evo.best(t));
+  return s;
+}
+
+std::unique_ptr<Evolution> resume(const std::string& path, CpuBackend& be, const std::string& root) {
+  Checkpoint ck = read_checkpoint(path, be);
+  return std::make_unique<Evolution>(be, be.pool(), std::move(ck.state), std::move(ck.pool), two_tasks(root), nullptr);
+}
+
+TEST(Checkpoint, ResumeContinuesBitIdentically) {
+  MUNET_REQUIRE_DATA_ROOT(root);
+  test::TempDir dir;
+  CpuBackend be(2);
+  Evolution straight(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+  straight.run();
+  const std::string want = fingerprint(straight);
+  ASSERT_EQ(straight.total_generations(), 8);
+  // Stop after 3 generations (mid-turn) and after 4 (between turns), resume, run to the end.
+  for (int stop : {3, 4}) {
+    Evolution first(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+    for (int g = 0; g < stop; ++g) first.step();
+    const std::string path = dir.file(cat("stop", stop, ".h5"));
+    write_checkpoint(path, first, {});
+    auto second = resume(path, be, root);
+    EXPECT_EQ(fingerprint(*second), fingerprint(first)) << "the read-back state differs, stop " << stop;
+    EXPECT_EQ(second->generations_done(), stop);
+    second->run();
+    EXPECT_TRUE(second->done());
+    EXPECT_EQ(fingerprint(*second), want) << "resumed after " << stop << " generations";
+  }
+}
+
+TEST(Checkpoint, KilledWriterLeavesThePreviousCheckpoint) {
+  MUNET_REQUIRE_DATA_ROOT(root);
+  test::TempDir dir;
+  CpuBackend be(2);
+  Evolution evo(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+  evo.step();
+  evo.step();
+  const std::string path = checkpoint_path(dir.path(), 2);
+  write_checkpoint(path, evo, {});
+  const std::string at_two = fingerprint(evo);
+  evo.step();
+  // A child process writes the next checkpoint over the same name and is killed (SIGKILL)
+  // after its first component.
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    write_checkpoint(path, evo, {}, {}, [](int64_t, int64_t) { raise(SIGKILL); });
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_TRUE(std::filesystem::exists(path + ".partial"));
+  // The previous checkpoint is found, loads, and resumes to the same end as a straight run.
+  std::vector<std::string> skipped;
+  ASSERT_EQ(newest_checkpoint(dir.path(), &skipped), path);
+  auto resumed = resume(path, be, root);
+  EXPECT_EQ(fingerprint(*resumed), at_two);
+  resumed->run();
+  Evolution straight(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+  straight.run();
+  EXPECT_EQ(fingerprint(*resumed), fingerprint(straight));
+  // Keeping the newest checkpoint removes the dead writer's partial file.
+  prune_checkpoints(dir.path(), 1);
+  EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
+  EXPECT_TRUE(std::filesystem::exists(path));
+}
+
+TEST(Checkpoint, NewestCompleteCheckpointAndPruning) {
+  MUNET_REQUIRE_DATA_ROOT(root);
+  test::TempDir dir;
+  CpuBackend be(2);
+  Evolution evo(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+  for (int g = 1; g <= 3; ++g) {
+    evo.step();
+    write_checkpoint(checkpoint_path(dir.path(), g), evo, {});
+  }
+  // A damaged newer file is skipped with its reason.
+  test::write_bytes(checkpoint_path(dir.path(), 4), {'n', 'o', 't'});
+  std::vector<std::string> skipped;
+  EXPECT_EQ(newest_checkpoint(dir.path(), &skipped), checkpoint_path(dir.path(), 3));
+  ASSERT_EQ(skipped.size(), 1u);
+  EXPECT_NE(skipped[0].find("not an HDF5 file"), std::string::npos) << skipped[0];
+  prune_checkpoints(dir.path(), 2);
+  EXPECT_TRUE(std::filesystem::exists(checkpoint_path(dir.path(), 4)));
+  EXPECT_TRUE(std::filesystem::exists(checkpoint_path(dir.path(), 3)));
+  EXPECT_FALSE(std::filesystem::exists(checkpoint_path(dir.path(), 2)));
+  EXPECT_FALSE(std::filesystem::exists(checkpoint_path(dir.path(), 1)));
+  EXPECT_EQ(newest_checkpoint(test::TempDir().path(), nullptr), "");
+}
+
+// Edits a written checkpoint with the HDF5 API.
+template <class Edit>
+void edit(const std::string& path, Edit edit) {
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  edit(f);
+  H5Fclose(f);
+}
+
+TEST(Checkpoint, BadFilesGiveClearErrors) {
+  MUNET_REQUIRE_DATA_ROOT(root);
+  test::TempDir dir;
+  CpuBackend be(1);
+  Evolution evo(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+  evo.step();
+  const std::string good = dir.file("good.h5");
+  write_checkpoint(good, evo, {});
+  auto copy = [&](const std::string& name) {
+    const std::string p = dir.file(name);
+    std::filesystem::copy_file(good, p);
+    return p;
+  };
+  EXPECT_ERROR(read_checkpoint(dir.file("missing.h5"), be), "missing.h5", "cannot read checkpoint");
+  test::write_bytes(dir.file("text.h5"), {'h', 'i', '\n'});
+  EXPECT_ERROR(read_checkpoint(dir.file("text.h5"), be), "text.h5", "not an HDF5 file");
+
+  const std::string truncated = copy("truncated.h5");
+  std::filesystem::resize_file(truncated, std::filesystem::file_size(good) / 2);
+  EXPECT_ERROR(read_checkpoint(truncated, be), "truncated.h5", "truncated or damaged");
+
+  const std::string version = copy("version.h5");
+  edit(version, [](hid_t f) {
+    const int64_t v = 7;
+    const hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_INT64, &v);
+    H5Aclose(a);
+  });
+  EXPECT_ERROR(read_checkpoint(version, be), "version.h5", "format version 7", "reads version 1");
+
+  const std::string partial = copy("partial.h5");
+  edit(partial, [](hid_t f) { H5Adelete(f, "complete"); });
+  EXPECT_ERROR(read_checkpoint(partial, be), "partial.h5", "incomplete checkpoint");
+
+  const std::string no_scores = copy("no_scores.h5");
+  edit(no_scores, [](hid_t f) { H5Ldelete(f, "/models/score", H5P_DEFAULT); });
+  EXPECT_ERROR(read_checkpoint(no_scores, be), "no_scores.h5", "dataset /models/score is missing");
+
+  const std::string short_column = copy("short_column.h5");
+  edit(short_column, [](hid_t f) {
+    H5Ldelete(f, "/models/quality", H5P_DEFAULT);
+    const hsize_t n = 1;
+    const double v = 0.5;
+    const hid_t space = H5Screate_simple(1, &n, nullptr);
+    const hid_t ds = H5Dcreate2(f, "/models/quality", H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v);
+    H5Dclose(ds);
+    H5Sclose(space);
+  });
+  EXPECT_ERROR(read_checkpoint(short_column, be), "short_column.h5", "/models/quality has shape [1], expected [");
+
+  // A parameter dataset of the wrong shape.
+  const ComponentId first = evo.pool().entries().begin()->first;
+  const std::string kernel = cat("/pool/components/", std::string(8 - std::to_string(first).size(), '0'), first,
+                                 "/values/kernel");
+  const std::string misshaped = copy("misshaped.h5");
+  edit(misshaped, [&](hid_t f) {
+    H5Ldelete(f, kernel.c_str(), H5P_DEFAULT);
+    const hsize_t dims[2] = {2, 2};
+    const float v[4] = {};
+    const hid_t space = H5Screate_simple(2, dims, nullptr);
+    const hid_t ds = H5Dcreate2(f, kernel.c_str(), H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+    H5Dclose(ds);
+    H5Sclose(space);
+  });
+  EXPECT_ERROR(read_checkpoint(misshaped, be), "misshaped.h5", kernel + " has shape [2, 2], expected [192, 16]");
+
+  // A model file is not a checkpoint.
+  std::vector<const Component*> route;
+  for (ComponentId id : evo.models().at(evo.root()).route) route.push_back(evo.pool().at(id).component.get());
+  write_model_file(dir.file("model.h5"), evo.config().root, "x", route, be);
+  EXPECT_ERROR(read_checkpoint(dir.file("model.h5"), be), "model.h5", "not a munet checkpoint (format 'munet-model')");
+
+  // Data that does not match the run's tasks.
+  Checkpoint ck = read_checkpoint(good, be);
+  std::vector<TaskData> swapped = two_tasks(root);
+  std::swap(swapped[0], swapped[1]);
+  EXPECT_ERROR(Evolution(be, be.pool(), std::move(ck.state), std::move(ck.pool), std::move(swapped), nullptr),
+               "task 0 is cmaterdb_devanagari", "data loaded now is cmaterdb_bangla");
+}
+
+}  // namespace
+}  // namespace munet
