@@ -6,5 +6,8 @@ namespace munet::app {
 int train_command(int argc, char** argv);
 int evolve_command(int argc, char** argv);
 int info_command(int argc, char** argv);
+int inspect_command(int argc, char** argv);
+int export_command(int argc, char** argv);
+int predict_command(int argc, char** argv);
 
 }  // namespace munet::app

@@ -1,8 +1,12 @@
 // `munet evolve`: grows one multitask system over a list of tasks by µ2Net evolution (or, with
 // --baseline, evolves each task alone from the root with the same compute) and prints the
-// per-task table: validation and test accuracy, parameters, activated share of the pool.
+// per-task table: validation and test accuracy, parameters, activated share of the pool. With
+// --output it checkpoints every few generations and, run again, continues from the newest
+// complete checkpoint; --resume continues from a given one.
+#include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include "app/commands.h"
@@ -10,6 +14,8 @@
 #include "data/tasks.h"
 #include "evo/evolution.h"
 #include "evo/genealogy_csv.h"
+#include "io/checkpoint.h"
+#include "io/checkpoint_dir.h"
 #include "io/model_file.h"
 #include "kernels/cpu/cpu_backend.h"
 
@@ -50,6 +56,79 @@ po::options_description evolve_output_options() {
   return o;
 }
 
+po::options_description checkpoint_options() {
+  po::options_description c("Checkpoints and resume");
+  c.add_options()
+      ("output", po::value<std::string>()->default_value(""),
+       "run folder: checkpoints go to OUTPUT/checkpoints/ckpt-<generations>.h5, and a run started again "
+       "with the same OUTPUT continues from its newest complete checkpoint (default: no checkpoints)")
+      ("resume", po::value<std::string>()->default_value(""),
+       "continue from this checkpoint; options left out are taken from it, options given must match it")
+      ("checkpoint-every", po::value<int>()->default_value(1), "write a checkpoint every this many generations")
+      ("keep-checkpoints", po::value<int>()->default_value(3), "keep the newest this many checkpoints")
+      ("max-generations", po::value<int64_t>()->default_value(0),
+       "stop after this many generations in this run, with a checkpoint (0: run to the end)");
+  return c;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+  return s;
+}
+
+// Options given explicitly (command line or --config) that differ from the checkpoint's run.
+std::vector<std::string> mismatches(const po::variables_map& vm, const EvolutionConfig& mine,
+                                    const std::vector<std::string>& my_tasks, const CheckpointInfo& ck) {
+  std::vector<std::string> out;
+  auto given = [&](const char* opt) { return vm.count(opt) && !vm[opt].defaulted(); };
+  auto compare = [&](const char* opt, const std::string& here, const std::string& there) {
+    if (given(opt) && here != there) out.push_back(cat("--", opt, " is ", here, " here, ", there, " in the checkpoint"));
+  };
+  const EvolutionConfig& c = ck.state.config;
+  std::vector<std::string> ck_tasks;
+  for (const TaskSignature& t : ck.state.tasks) ck_tasks.push_back(t.name);
+  compare("tasks", joined(my_tasks), joined(ck_tasks));
+  compare("task-iterations", cat(mine.task_iterations), cat(c.task_iterations));
+  compare("children-per-task", cat(mine.children_per_task), cat(c.children_per_task));
+  compare("parallel-slots", cat(mine.parallel_slots), cat(c.parallel_slots));
+  compare("validations", cat(mine.validations), cat(c.validations));
+  compare("steps-per-validation", cat(mine.steps_per_validation), cat(c.steps_per_validation));
+  compare("batch-size", cat(mine.batch_size), cat(c.batch_size));
+  compare("max-val-examples", cat(mine.max_validation_examples), cat(c.max_validation_examples));
+  compare("eval-batch-size", cat(mine.eval_batch_size), cat(c.eval_batch_size));
+  compare("max-image-size", cat(mine.max_image_size), cat(c.max_image_size));
+  compare("base", cat(mine.base), cat(c.base));
+  compare("flops-factor", cat(mine.flops_factor), cat(c.flops_factor));
+  compare("baseline", cat(mine.baseline), cat(c.baseline));
+  compare("seed", cat(mine.seed), cat(c.seed));
+  compare("root", vm["root"].as<std::string>(), ck.run.root_file);
+  for (const char* opt : {"model", "layers", "image-size", "patch", "hidden", "mlp", "heads"})
+    if (given(opt)) {
+      auto shape = [](const ViTConfig& r) {
+        return cat("hidden ", r.hidden, ", mlp ", r.mlp, ", heads ", r.heads, ", ", r.layers, " layers, patch ",
+                   r.patch, ", ", r.image_size, "x", r.image_size);
+      };
+      if (shape(mine.root) != shape(c.root))
+        out.push_back(cat("the model options give ", shape(mine.root), ", the checkpoint's root has ", shape(c.root)));
+      break;
+    }
+  return out;
+}
+
+// Prints a checkpoint's write or read progress every few seconds (large pools take a while).
+IoProgress progress_printer(const char* what) {
+  const auto start = std::chrono::steady_clock::now();
+  auto last = std::make_shared<double>(0.0);
+  return [=](int64_t done, int64_t total) {
+    const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (t - *last < 5.0) return;
+    *last = t;
+    std::printf("  %s: %.2f of %.2f GB (%.0f MB/s)\n", what, done / 1e9, total / 1e9, done / 1e6 / t);
+    std::fflush(stdout);
+  };
+}
+
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream in(s);
@@ -63,7 +142,11 @@ std::vector<std::string> split_list(const std::string& s) {
 
 int evolve_command(int argc, char** argv) {
   po::options_description all;
-  all.add(common_options()).add(evolve_output_options()).add(model_options()).add(evolution_options());
+  all.add(common_options())
+      .add(evolve_output_options())
+      .add(checkpoint_options())
+      .add(model_options())
+      .add(evolution_options());
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: munet evolve [--config FILE] [options]\n"
@@ -73,14 +156,6 @@ int evolve_command(int argc, char** argv) {
   CpuBackend backend(threads_from(vm));
   EvolutionConfig cfg;
   cfg.root = model_from(vm, 1);  // the class count is each task's
-  std::vector<std::unique_ptr<Component>> pretrained;
-  const std::string root_file = vm["root"].as<std::string>();
-  if (!root_file.empty()) {
-    ModelFile m = read_model_file(root_file, backend);
-    cfg.root = m.config;
-    pretrained = std::move(m.components);
-    std::printf("root: %s (trained on %s)\n", root_file.c_str(), m.task.c_str());
-  }
   cfg.task_iterations = vm["task-iterations"].as<int>();
   cfg.children_per_task = vm["children-per-task"].as<int>();
   cfg.parallel_slots = vm["parallel-slots"].as<int>();
@@ -94,27 +169,94 @@ int evolve_command(int argc, char** argv) {
   cfg.flops_factor = vm["flops-factor"].as<bool>();
   cfg.baseline = vm["baseline"].as<bool>();
   cfg.seed = vm["seed"].as<uint64_t>();
-  const std::vector<std::string> names = split_list(vm["tasks"].as<std::string>());
+  std::vector<std::string> names = split_list(vm["tasks"].as<std::string>());
   MUNET_CHECK(!names.empty(), "--tasks is empty");
-  const std::string root = find_data_root(vm["data"].as<std::string>());
-  std::vector<TaskData> tasks;
-  for (const std::string& n : names) tasks.push_back(load_task(n, root));
+  const std::string data_root = find_data_root(vm["data"].as<std::string>());
+  const std::string output = vm["output"].as<std::string>();
+  const int every = vm["checkpoint-every"].as<int>(), keep = vm["keep-checkpoints"].as<int>();
+  const int64_t max_generations = vm["max-generations"].as<int64_t>();
+  MUNET_CHECK(every >= 1, "--checkpoint-every must be >= 1, got ", every);
+  MUNET_CHECK(keep >= 1, "--keep-checkpoints must be >= 1, got ", keep);
+  MUNET_CHECK(max_generations >= 0, "--max-generations must be >= 0, got ", max_generations);
+  RunInfo run;
+  for (int i = 0; i < argc; ++i) run.command_line += (i ? " " : "munet ") + std::string(argv[i]);
+  run.root_file = vm["root"].as<std::string>();
 
+  // Where to continue from: --resume, else the newest complete checkpoint in --output.
+  std::string resume = vm["resume"].as<std::string>();
+  if (resume.empty() && !output.empty()) {
+    std::vector<std::string> skipped;
+    resume = newest_checkpoint(output, &skipped);
+    for (const std::string& why : skipped) std::printf("skipping a checkpoint that does not load: %s\n", why.c_str());
+  }
+  std::unique_ptr<Evolution> evo;
+  if (!resume.empty()) {
+    const CheckpointInfo info = read_checkpoint_info(resume);
+    const std::vector<std::string> diffs = mismatches(vm, cfg, names, info);
+    if (!diffs.empty()) {
+      std::string all_diffs;
+      for (const auto& d : diffs) all_diffs += "\n  " + d;
+      fail(resume, ": the options do not match the run this checkpoint continues (leave them out to take the "
+           "checkpoint's, or start a new run in another --output):", all_diffs);
+    }
+    std::printf("resuming from %s: %lld of %lld generations done\n", resume.c_str(), (long long)info.generations_done,
+                (long long)info.total_generations);
+    std::fflush(stdout);
+    Checkpoint ck = read_checkpoint(resume, backend, progress_printer("reading checkpoint"));
+    run.root_file = ck.run.root_file;
+    std::vector<TaskData> tasks;
+    for (const TaskSignature& t : ck.state.tasks) tasks.push_back(load_task(t.name, data_root));
+    evo = std::make_unique<Evolution>(backend, backend.pool(), std::move(ck.state), std::move(ck.pool),
+                                      std::move(tasks), &std::cout);
+  } else {
+    std::vector<std::unique_ptr<Component>> pretrained;
+    if (!run.root_file.empty()) {
+      ModelFile m = read_model_file(run.root_file, backend);
+      cfg.root = m.config;
+      pretrained = std::move(m.components);
+      std::printf("root: %s (trained on %s)\n", run.root_file.c_str(), m.task.c_str());
+    }
+    std::vector<TaskData> tasks;
+    for (const std::string& n : names) tasks.push_back(load_task(n, data_root));
+    evo = std::make_unique<Evolution>(backend, backend.pool(), cfg, std::move(tasks), &std::cout, std::move(pretrained));
+  }
+  const EvolutionConfig& c = evo->config();
   std::printf("munet evolve%s: %zu tasks, %d iterations, %d children per task (%d per generation), "
               "%d x %d steps x batch %d per child; root ViT hidden %d, %d layers, %dx%d; backend %s\n",
-              cfg.baseline ? " (baseline: each task alone)" : "", tasks.size(), cfg.task_iterations,
-              cfg.children_per_task, cfg.parallel_slots, cfg.validations, cfg.steps_per_validation,
-              cfg.batch_size, cfg.root.hidden, cfg.root.layers, cfg.root.image_size, cfg.root.image_size,
-              backend.describe().c_str());
+              c.baseline ? " (baseline: each task alone)" : "", evo->tasks().size(), c.task_iterations,
+              c.children_per_task, c.parallel_slots, c.validations, c.steps_per_validation, c.batch_size,
+              c.root.hidden, c.root.layers, c.root.image_size, c.root.image_size, backend.describe().c_str());
+  if (output.empty()) std::printf("no --output: nothing is checkpointed\n");
   std::fflush(stdout);
-  Evolution evo(backend, backend.pool(), cfg, std::move(tasks), &std::cout, std::move(pretrained));
-  evo.run();
+
+  auto save = [&] {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string path = checkpoint_path(output, evo->generations_done());
+    write_checkpoint(path, *evo, run, {}, progress_printer("writing checkpoint"));
+    prune_checkpoints(output, keep);
+    std::printf("  checkpoint %s (%lld/%lld generations, %.2f s)\n", path.c_str(), (long long)evo->generations_done(),
+                (long long)evo->total_generations(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    std::fflush(stdout);
+  };
+  int64_t ran = 0;
+  while (!evo->done() && (max_generations == 0 || ran < max_generations)) {
+    evo->step();
+    ++ran;
+    if (!output.empty() && (evo->generations_done() % every == 0 || evo->done() || ran == max_generations)) save();
+  }
+  if (!evo->done()) {
+    std::printf("stopped after %lld generations (--max-generations); %lld of %lld done. Run the same command "
+                "again to continue.\n", (long long)ran, (long long)evo->generations_done(),
+                (long long)evo->total_generations());
+    return 0;
+  }
   std::cout << "\nfinal:\n";
-  evo.print_table(std::cout);
+  evo->print_table(std::cout);
   const std::string genealogy = vm["genealogy"].as<std::string>();
   if (!genealogy.empty()) {
-    write_genealogy_csv(genealogy, evo);
-    std::cout << "genealogy of " << evo.models().size() << " models written to " << genealogy << std::endl;
+    write_genealogy_csv(genealogy, *evo);
+    std::cout << "genealogy of " << evo->models().size() << " models written to " << genealogy << std::endl;
   }
   return 0;
 }

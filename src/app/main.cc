@@ -16,6 +16,9 @@ void usage(std::ostream& out) {
       << "commands:\n"
       << "  train   train one ViT on one task and report its test accuracy\n"
       << "  evolve  grow one multitask system over a list of tasks (µ2Net)\n"
+      << "  inspect show a checkpoint: tasks, best models, accuracies, pool, progress (--json)\n"
+      << "  export  write a task's best model from a checkpoint as a model file\n"
+      << "  predict run a model file on a dataset split and print its accuracy\n"
       << "  info    show how this munet was built and where it finds data\n";
 }
 
@@ -35,6 +38,9 @@ int main(int argc, char** argv) {
     if (command == "train") return munet::app::train_command(argc - 1, argv + 1);
     if (command == "evolve") return munet::app::evolve_command(argc - 1, argv + 1);
     if (command == "info") return munet::app::info_command(argc - 1, argv + 1);
+    if (command == "inspect") return munet::app::inspect_command(argc - 1, argv + 1);
+    if (command == "export") return munet::app::export_command(argc - 1, argv + 1);
+    if (command == "predict") return munet::app::predict_command(argc - 1, argv + 1);
     std::cerr << "munet: unknown command '" << command << "'\n\n";
     usage(std::cerr);
     return 2;

@@ -1,0 +1,172 @@
+// `munet inspect` and `munet export`: reading a checkpoint offline. inspect prints the run's
+// progress, the per-task table and the pool (or JSON for scripts) without reading parameters;
+// export writes one task's best model as a self-contained model file (munet predict runs it).
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include "app/commands.h"
+#include "app/options.h"
+#include "evo/child.h"
+#include "io/checkpoint.h"
+#include "io/model_file.h"
+#include "kernels/cpu/cpu_backend.h"
+
+namespace munet::app {
+namespace {
+
+struct TaskRow {
+  std::string task;
+  ModelId best = kNoModel;
+  double validation = -1, test = -1, share = 0;
+  int64_t activated = 0, owned = 0;
+  int children = 0, accepted = 0;
+};
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += c;
+    else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else out += c;
+  }
+  return out + "\"";
+}
+
+std::string json_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+int inspect_command(int argc, char** argv) {
+  po::options_description opts("Options");
+  opts.add_options()("help,h", "show this help and exit")("checkpoint", po::value<std::string>(), "checkpoint file")(
+      "json", po::bool_switch(), "print JSON (for scripts) instead of tables");
+  po::positional_options_description pos;
+  pos.add("checkpoint", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    std::cout << "usage: munet inspect CHECKPOINT [--json]\nShows a checkpoint's tasks, best models, accuracies, "
+                 "pool size, parameters per task and generations done.\n\n"
+              << opts << std::endl;
+    return 0;
+  }
+  po::notify(vm);
+  MUNET_CHECK(vm.count("checkpoint"), "no checkpoint given (usage: munet inspect CHECKPOINT [--json])");
+  const std::string path = vm["checkpoint"].as<std::string>();
+  const CheckpointInfo info = read_checkpoint_info(path);
+  const EvolutionState& st = info.state;
+  std::map<ComponentId, const PoolEntryInfo*> pool;
+  int64_t total = 0;
+  std::map<int, int64_t> per_owner;
+  for (const PoolEntryInfo& e : info.pool) pool[e.id] = &e, total += e.size, per_owner[e.owner] += e.size;
+  std::vector<TaskRow> rows;
+  for (size_t t = 0; t < st.tasks.size(); ++t) {
+    TaskRow r;
+    r.task = st.tasks[t].name;
+    r.best = st.best[t];
+    r.children = st.children[t];
+    r.accepted = st.accepted[t];
+    if (r.best != kNoModel) {
+      const ModelRecord& m = st.models.at(r.best);
+      r.validation = m.quality;
+      r.test = m.test_accuracy;
+      r.activated = m.params;
+      for (ComponentId c : m.route)
+        if (pool.count(c) && pool[c]->owner == int(t)) r.owned += pool[c]->size;
+      r.share = total > 0 ? double(r.activated) / double(total) : 0;
+    }
+    rows.push_back(r);
+  }
+  if (vm["json"].as<bool>()) {
+    std::cout << "{\n  \"checkpoint\": " << json_string(path) << ",\n  \"format_version\": " << kCheckpointVersion
+              << ",\n  \"generations_done\": " << info.generations_done
+              << ",\n  \"total_generations\": " << info.total_generations
+              << ",\n  \"complete_run\": " << (info.generations_done == info.total_generations ? "true" : "false")
+              << ",\n  \"models\": " << st.models.size() << ",\n  \"pool\": {\"components\": " << info.pool.size()
+              << ", \"parameters\": " << total << ", \"root_parameters\": " << per_owner[kRootTask] << "},\n  \"tasks\": [";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const TaskRow& r = rows[i];
+      std::cout << (i ? "," : "") << "\n    {\"task\": " << json_string(r.task) << ", \"best_model\": " << r.best
+                << ", \"validation_accuracy\": " << json_number(r.validation)
+                << ", \"test_accuracy\": " << json_number(r.test) << ", \"activated_params\": " << r.activated
+                << ", \"owned_params\": " << r.owned << ", \"params_created\": " << per_owner[int(i)]
+                << ", \"activated_share\": " << json_number(r.share) << ", \"children\": " << r.children
+                << ", \"accepted\": " << r.accepted << "}";
+    }
+    std::cout << "\n  ]\n}" << std::endl;
+    return 0;
+  }
+  std::printf("%s: munet checkpoint version %d\n", path.c_str(), kCheckpointVersion);
+  std::printf("run: %s\n", info.run.command_line.c_str());
+  std::printf("generations: %lld of %lld done%s\n", (long long)info.generations_done,
+              (long long)info.total_generations, info.generations_done == info.total_generations ? " (complete)" : "");
+  std::printf("models sampled: %zu; pool: %zu components, %lld parameters (root %lld)\n\n", st.models.size(),
+              info.pool.size(), (long long)total, (long long)per_owner[kRootTask]);
+  std::printf("%-22s %6s %9s %9s %12s %12s %12s %10s %9s\n", "task", "best", "val acc", "test acc", "activated",
+              "new (owned)", "created", "pool share", "accepted");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const TaskRow& r = rows[i];
+    if (r.best == kNoModel) {
+      std::printf("%-22s (no turn yet)\n", r.task.c_str());
+      continue;
+    }
+    std::printf("%-22s %6lld %8.2f%% %8.2f%% %12lld %12lld %12lld %9.1f%% %5d/%-3d\n", r.task.c_str(),
+                (long long)r.best, 100 * r.validation, 100 * r.test, (long long)r.activated, (long long)r.owned,
+                (long long)per_owner[int(i)], 100 * r.share, r.accepted, r.children);
+  }
+  return 0;
+}
+
+int export_command(int argc, char** argv) {
+  po::options_description opts("Options");
+  opts.add_options()("help,h", "show this help and exit")("checkpoint", po::value<std::string>(), "checkpoint file")(
+      "task", po::value<std::string>(), "the task whose best model to export")(
+      "output", po::value<std::string>()->default_value(""), "model file to write (default: <task>.h5)");
+  po::positional_options_description pos;
+  pos.add("checkpoint", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    std::cout << "usage: munet export CHECKPOINT --task TASK [--output FILE]\nWrites the task's best model (its "
+                 "route's weights, ViT shape and class count) as a self-contained HDF5 model file, for munet "
+                 "predict or munet evolve --root.\n\n"
+              << opts << std::endl;
+    return 0;
+  }
+  po::notify(vm);
+  MUNET_CHECK(vm.count("checkpoint") && vm.count("task"), "usage: munet export CHECKPOINT --task TASK [--output FILE]");
+  const std::string path = vm["checkpoint"].as<std::string>(), task = vm["task"].as<std::string>();
+  const CheckpointInfo info = read_checkpoint_info(path);
+  const EvolutionState& st = info.state;
+  int t = -1;
+  std::string names;
+  for (size_t i = 0; i < st.tasks.size(); ++i) {
+    names += (i ? ", " : "") + st.tasks[i].name;
+    if (st.tasks[i].name == task) t = int(i);
+  }
+  MUNET_CHECK(t >= 0, path, ": the run has no task '", task, "' (its tasks: ", names, ")");
+  MUNET_CHECK(st.best[t] != kNoModel, path, ": task ", task, " has no best model yet (its turn has not ended)");
+  const ModelRecord& m = st.models.at(st.best[t]);
+  CpuBackend backend(1);
+  auto components = read_components(path, m.route, backend);
+  std::vector<const Component*> route;
+  for (ComponentId id : m.route) route.push_back(components.at(id).get());
+  const ViTConfig shape = model_shape(st.config.root, m.hparams, st.tasks[t].num_classes);
+  std::string out = vm["output"].as<std::string>();
+  if (out.empty()) out = task + ".h5";
+  write_model_file(out, shape, task, route, backend);
+  std::printf("exported model %lld of task %s (validation %.2f%%, test %.2f%%, %lld parameters, %dx%d images) to %s\n",
+              (long long)m.id, task.c_str(), 100 * m.quality, 100 * m.test_accuracy, (long long)m.params,
+              shape.image_size, shape.image_size, out.c_str());
+  return 0;
+}
+
+}  // namespace munet::app
