@@ -16,89 +16,38 @@
 #include "io/model_file.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "support/data_root.h"
+#include "support/evolution_fingerprint.h"
 #include "support/expect_error.h"
 #include "support/test_files.h"
 
 namespace munet {
 namespace {
 
-EvolutionConfig tiny_config() {
-  EvolutionConfig c;
-  c.root.image_size = 16;
-  c.root.patch = 8;
-  c.root.hidden = 16;
-  c.root.mlp = 32;
-  c.root.heads = 2;
-  c.root.layers = 2;
-  c.max_image_size = 24;
-  c.task_iterations = 2;
-  c.children_per_task = 4;
-  c.parallel_slots = 2;
-  c.validations = 2;
-  c.steps_per_validation = 3;
-  c.batch_size = 16;
-  c.max_validation_examples = 100;
-  c.eval_batch_size = 100;
-  c.seed = 11;
-  return c;
-}
-
-std::vector<TaskData> two_tasks(const std::string& root) {
-  return {load_task("cmaterdb_devanagari", root), load_task("cmaterdb_bangla", root)};
-}
-
-std::string bytes_of(const Tensor& t) {
-  return t.defined() ? std::string(static_cast<const char*>(t.raw()), t.bytes()) : std::string("none");
-}
-
-// Everything that must be bit-identical: every pool component (values, momentum, owner, locks)
-// and every model record (route, hyperparameters, scores; training time excluded).
-std::string fingerprint(const Evolution& evo) {
-  std::string s;
-  auto num = [&](double v) { s.append(reinterpret_cast<const char*>(&v), sizeof v); };
-  for (const auto& [id, e] : evo.pool().entries()) {
-    s += cat("c", id, e.component->name(), e.owner, ":");
-    for (int t : e.locks) s += cat(t, ",");
-    s += bytes_of(e.component->values()) + bytes_of(e.component->optimizer_state());
-  }
-  for (const auto& [id, m] : evo.models()) {
-    s += cat("m", id, m.task, m.parent, m.iteration, m.generation, m.slot, m.accepted, m.params, m.new_params,
-             m.train_images);
-    for (double v : {m.quality, m.score, m.test_accuracy, m.accounted_params, m.flops}) num(v);
-    for (double v : m.validation_accuracies) num(v);
-    for (size_t i = 0; i < m.route.size(); ++i) s += cat(m.route[i], m.route_names[i], m.route_trainable[i]);
-    for (int h = 0; h < kHpCount; ++h) num(m.hparams[static_cast<Hp>(h)]);
-    for (const auto& mu : m.mutations) s += mu;
-  }
-  for (int t = 0; t < int(evo.tasks().size()); ++t) s += cat("b", evo.best(t));
-  return s;
-}
-
 std::unique_ptr<Evolution> resume(const std::string& path, CpuBackend& be, const std::string& root) {
   Checkpoint ck = read_checkpoint(path, be);
-  return std::make_unique<Evolution>(be, be.pool(), std::move(ck.state), std::move(ck.pool), two_tasks(root), nullptr);
+  return std::make_unique<Evolution>(be, be.pool(), std::move(ck.state), std::move(ck.pool), test::two_character_tasks(root), nullptr);
 }
 
 TEST(Checkpoint, ResumeContinuesBitIdentically) {
   MUNET_REQUIRE_DATA_ROOT(root);
   test::TempDir dir;
   CpuBackend be(2);
-  Evolution straight(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+  Evolution straight(be, be.pool(), test::tiny_evolution_config(), test::two_character_tasks(root), nullptr);
   straight.run();
-  const std::string want = fingerprint(straight);
+  const std::string want = test::fingerprint(straight);
   ASSERT_EQ(straight.total_generations(), 8);
   // Stop after 3 generations (mid-turn) and after 4 (between turns), resume, run to the end.
   for (int stop : {3, 4}) {
-    Evolution first(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+    Evolution first(be, be.pool(), test::tiny_evolution_config(), test::two_character_tasks(root), nullptr);
     for (int g = 0; g < stop; ++g) first.step();
     const std::string path = dir.file(cat("stop", stop, ".h5"));
     write_checkpoint(path, first, {});
     auto second = resume(path, be, root);
-    EXPECT_EQ(fingerprint(*second), fingerprint(first)) << "the read-back state differs, stop " << stop;
+    EXPECT_EQ(test::fingerprint(*second), test::fingerprint(first)) << "the read-back state differs, stop " << stop;
     EXPECT_EQ(second->generations_done(), stop);
     second->run();
     EXPECT_TRUE(second->done());
-    EXPECT_EQ(fingerprint(*second), want) << "resumed after " << stop << " generations";
+    EXPECT_EQ(test::fingerprint(*second), want) << "resumed after " << stop << " generations";
   }
 }
 
@@ -106,12 +55,12 @@ TEST(Checkpoint, KilledWriterLeavesThePreviousCheckpoint) {
   MUNET_REQUIRE_DATA_ROOT(root);
   test::TempDir dir;
   CpuBackend be(2);
-  Evolution evo(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+  Evolution evo(be, be.pool(), test::tiny_evolution_config(), test::two_character_tasks(root), nullptr);
   evo.step();
   evo.step();
   const std::string path = checkpoint_path(dir.path(), 2);
   write_checkpoint(path, evo, {});
-  const std::string at_two = fingerprint(evo);
+  const std::string at_two = test::fingerprint(evo);
   evo.step();
   // A child process writes the next checkpoint over the same name and is killed (SIGKILL)
   // after its first component.
@@ -129,11 +78,11 @@ TEST(Checkpoint, KilledWriterLeavesThePreviousCheckpoint) {
   std::vector<std::string> skipped;
   ASSERT_EQ(newest_checkpoint(dir.path(), &skipped), path);
   auto resumed = resume(path, be, root);
-  EXPECT_EQ(fingerprint(*resumed), at_two);
+  EXPECT_EQ(test::fingerprint(*resumed), at_two);
   resumed->run();
-  Evolution straight(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+  Evolution straight(be, be.pool(), test::tiny_evolution_config(), test::two_character_tasks(root), nullptr);
   straight.run();
-  EXPECT_EQ(fingerprint(*resumed), fingerprint(straight));
+  EXPECT_EQ(test::fingerprint(*resumed), test::fingerprint(straight));
   // Keeping the newest checkpoint removes the dead writer's partial file.
   prune_checkpoints(dir.path(), 1);
   EXPECT_FALSE(std::filesystem::exists(path + ".partial"));
@@ -144,7 +93,7 @@ TEST(Checkpoint, NewestCompleteCheckpointAndPruning) {
   MUNET_REQUIRE_DATA_ROOT(root);
   test::TempDir dir;
   CpuBackend be(2);
-  Evolution evo(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+  Evolution evo(be, be.pool(), test::tiny_evolution_config(), test::two_character_tasks(root), nullptr);
   for (int g = 1; g <= 3; ++g) {
     evo.step();
     write_checkpoint(checkpoint_path(dir.path(), g), evo, {});
@@ -176,7 +125,7 @@ TEST(Checkpoint, BadFilesGiveClearErrors) {
   MUNET_REQUIRE_DATA_ROOT(root);
   test::TempDir dir;
   CpuBackend be(1);
-  Evolution evo(be, be.pool(), tiny_config(), two_tasks(root), nullptr);
+  Evolution evo(be, be.pool(), test::tiny_evolution_config(), test::two_character_tasks(root), nullptr);
   evo.step();
   const std::string good = dir.file("good.h5");
   write_checkpoint(good, evo, {});
@@ -248,7 +197,7 @@ TEST(Checkpoint, BadFilesGiveClearErrors) {
 
   // Data that does not match the run's tasks.
   Checkpoint ck = read_checkpoint(good, be);
-  std::vector<TaskData> swapped = two_tasks(root);
+  std::vector<TaskData> swapped = test::two_character_tasks(root);
   std::swap(swapped[0], swapped[1]);
   EXPECT_ERROR(Evolution(be, be.pool(), std::move(ck.state), std::move(ck.pool), std::move(swapped), nullptr),
                "task 0 is cmaterdb_devanagari", "data loaded now is cmaterdb_bangla");
