@@ -181,14 +181,17 @@ std::unique_ptr<Component> read_component(hid_t file, const PoolEntryInfo& e, co
               kind_name(e.kind));
   auto c = std::make_unique<Component>(e.name, meta.kind, h5::layout_of(meta, system, w), backend, DType::F32);
   MUNET_CHECK(c->size() == e.size, path, ": ", w.object, " holds ", c->size(), " parameters, /pool/index says ", e.size);
-  Tensor host = Tensor::host(c->values().shape(), DType::F32);
-  h5::read_param_values(h5::open_group(g, "values", w), c->layout(), host.data<float>(), {path, w.object + "/values"});
-  backend.copy(host, c->values());
-  if (e.has_velocity) {
-    h5::read_param_values(h5::open_group(g, "velocity", w), c->layout(), host.data<float>(),
-                          {path, w.object + "/velocity"});
-    backend.copy(host, c->velocity());
-  }
+  // Straight into host memory; through one component's staging buffer to a device.
+  Tensor staging;
+  auto read_into = [&](Tensor& dst, const char* part) {
+    const bool on_host = dst.device() == DeviceType::CPU;
+    if (!on_host && !staging.defined()) staging = Tensor::host(dst.shape(), DType::F32);
+    h5::read_param_values(h5::open_group(g, part, w), c->layout(), (on_host ? dst : staging).data<float>(),
+                          {path, w.object + "/" + part});
+    if (!on_host) backend.copy(staging, dst);
+  };
+  read_into(c->values(), "values");
+  if (e.has_velocity) read_into(c->velocity(), "velocity");
   return c;
 }
 

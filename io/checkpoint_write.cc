@@ -42,8 +42,8 @@ void write_pool_values(const std::string& tmp, const Evolution& evo, const Paral
 #else
   MUNET_CHECK(!io.parallel(), "this munet's HDF5 has no MPI-IO: a checkpoint is written by one process");
 #endif
-  // Large objects start on 1 MiB boundaries: whole-block writes to the file system.
-  check(H5Pset_alignment(fapl, 1 << 20, 1 << 20), tmp, "cannot set alignment");
+  // Objects of 64 KiB and more start on 4 KiB boundaries: whole file-system blocks.
+  check(H5Pset_alignment(fapl, 1 << 16, 1 << 12), tmp, "cannot set alignment");
   Handle file = check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose, tmp,
                       "cannot create checkpoint file");
   const Where root{tmp, "/"};

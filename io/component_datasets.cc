@@ -67,11 +67,14 @@ void create_param_datasets(hid_t group, const std::vector<ParamSpec>& layout, co
   check(H5Pset_create_intermediate_group(lcpl, 1), w.file, "cannot set intermediate groups");
   for (const ParamSpec& p : layout) {
     std::vector<hsize_t> dims(p.shape.begin(), p.shape.end()), chunk = dims;
-    // Split the leading dimensions until a chunk holds at most kChunkElements.
+    // Split the leading dimensions into equal pieces until a chunk holds at most kChunkElements
+    // (equal pieces: no chunk hangs past the data, so the file holds no padding).
     for (size_t i = 0; i < chunk.size(); ++i) {
       hsize_t rest = 1;
       for (size_t j = i + 1; j < chunk.size(); ++j) rest *= chunk[j];
-      chunk[i] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[i], kChunkElements / rest));
+      const hsize_t most = std::max<hsize_t>(1, kChunkElements / rest);
+      const hsize_t pieces = (chunk[i] + most - 1) / most;
+      chunk[i] = (chunk[i] + pieces - 1) / pieces;
       if (chunk[i] * rest <= kChunkElements) break;
     }
     Handle dcpl = check(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, w.file, "cannot make a property list");

@@ -3,9 +3,9 @@
 // starts the system from one. Readable without munet (h5py, h5dump); layout:
 //   /                      attributes: format = "munet-model", format_version, task, image_size,
 //                          patch, hidden, mlp, heads, layers, num_classes, route (component names)
-//   /components/<name>/    attributes kind (and adapter_dim for adapters, image_size for
-//                          position embeddings); one float32 dataset per parameter, named as
-//                          the component's layout names it (e.g. MlpBlock_3/Dense_0/kernel)
+//   /components/<name>/    attributes name, kind (and adapter_dim for adapters, image_size for
+//                          position embeddings, num_classes for heads); one float32 dataset per
+//                          parameter, named as its layout names it (io/SCHEMA.md)
 // A file is written under a temporary name and renamed when complete, so a crash never leaves
 // a partial file under the real name.
 #pragma once

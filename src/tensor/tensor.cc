@@ -49,14 +49,14 @@ Tensor::Tensor(std::shared_ptr<Buffer> buffer, size_t byte_offset, Shape shape, 
               " does not fit its buffer");
 }
 
-Tensor Tensor::host(const Shape& shape, DType dtype) {
+Tensor Tensor::host(const Shape& shape, DType dtype, bool zeroed) {
   auto buf = std::make_shared<Buffer>();
   const size_t bytes = shape_numel(shape) * dtype_size(dtype);
   const size_t rounded = (bytes + 63) / 64 * 64;
   buf->ptr = rounded ? std::aligned_alloc(64, rounded) : nullptr;
   MUNET_CHECK(rounded == 0 || buf->ptr, "out of host memory allocating ", bytes, " bytes for ",
               shape_str(shape));
-  if (rounded) std::memset(buf->ptr, 0, rounded);
+  if (rounded && zeroed) std::memset(buf->ptr, 0, rounded);
   buf->bytes = bytes;
   buf->device = DeviceType::CPU;
   buf->release = [](void* p) { std::free(p); };

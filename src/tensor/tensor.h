@@ -49,8 +49,8 @@ class Tensor {
   Tensor() = default;
   Tensor(std::shared_ptr<Buffer> buffer, size_t byte_offset, Shape shape, DType dtype);
 
-  // A zero-filled tensor in host memory (64-byte aligned).
-  static Tensor host(const Shape& shape, DType dtype);
+  // A tensor in host memory (64-byte aligned), zero-filled unless `zeroed` is false.
+  static Tensor host(const Shape& shape, DType dtype, bool zeroed = true);
 
   bool defined() const { return buffer_ != nullptr; }
   const Shape& shape() const { return shape_; }

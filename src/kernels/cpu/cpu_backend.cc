@@ -29,7 +29,7 @@ std::string CpuBackend::describe() const {
   return cat("cpu (", pool_.size(), " threads, ", openblas_get_config(), ")");
 }
 
-Tensor CpuBackend::empty(const Shape& shape, DType dtype) { return Tensor::host(shape, dtype); }
+Tensor CpuBackend::empty(const Shape& shape, DType dtype) { return Tensor::host(shape, dtype, /*zeroed=*/false); }
 
 void CpuBackend::zero(Tensor& t) {
   MUNET_CHECK(t.defined(), "zero: tensor is not defined");

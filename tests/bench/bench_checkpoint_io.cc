@@ -1,0 +1,148 @@
+// Checkpoint I/O against the disk's raw speed: builds a layer pool of at least --params float32
+// parameters (a root of ViT-B/16 encoder blocks, 7.1M parameters each), writes it as a munet
+// checkpoint and reads it back, and measures, in the same run on the same folder, a raw
+// sequential write (as dd would, fdatasync) and read of the same number of bytes. Page-cache copies of
+// both files are dropped (posix_fadvise) before each read, and both writes include the sync to
+// disk, so both sides pay for the disk. Prints MB/s and munet's share of raw.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include "io/checkpoint.h"
+#include "kernels/cpu/cpu_backend.h"
+#include "nn/vit_config.h"
+#include "util/rng.h"
+
+namespace po = boost::program_options;
+using namespace munet;
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Writes back and evicts a file's cached pages, so that the next read comes from the disk.
+void drop_cache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  MUNET_CHECK(fd >= 0, "cannot open ", path);
+  ::fdatasync(fd);
+  const int rc = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
+  MUNET_CHECK(rc == 0, "posix_fadvise failed on ", path);
+}
+
+// dd's work, in process: sequential 64 MiB writes of random bytes (not zeros: a virtual disk
+// may turn zero blocks into discards, which is not what a checkpoint's data meets), fdatasync;
+// or sequential 64 MiB reads. Returns seconds.
+double raw_write(const std::string& path, long long blocks, const std::vector<char>& block) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  MUNET_CHECK(fd >= 0, "cannot create ", path);
+  for (long long b = 0; b < blocks; ++b)
+    MUNET_CHECK(::write(fd, block.data(), block.size()) == ssize_t(block.size()), "write failed: ", path);
+  MUNET_CHECK(::fdatasync(fd) == 0, "fdatasync failed: ", path);
+  ::close(fd);
+  return seconds_since(t0);
+}
+
+double raw_read(const std::string& path, std::vector<char>& block) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  MUNET_CHECK(fd >= 0, "cannot open ", path);
+  while (::read(fd, block.data(), block.size()) > 0) {
+  }
+  ::close(fd);
+  return seconds_since(t0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  po::options_description opts("bench_checkpoint_io options");
+  opts.add_options()("help,h", "show this help")(
+      "params", po::value<double>()->default_value(1e9, "1e9"), "float32 parameters in the pool (at least)")(
+      "dir", po::value<std::string>()->default_value("bench_checkpoint_io.tmp"), "folder on the disk to measure")(
+      "threads", po::value<int>()->default_value(2), "threads for initialising the pool")(
+      "keep", po::bool_switch(), "keep the checkpoint file (DIR/pool.h5)")(
+      "rounds", po::value<int>()->default_value(3), "measurement rounds (the best of each figure is reported)");
+  po::variables_map vm;
+  po::store(po::parse_command_line(argc, argv, opts), vm);
+  if (vm.count("help")) {
+    std::cout << opts << std::endl;
+    return 0;
+  }
+  po::notify(vm);
+  try {
+    const std::string dir = vm["dir"].as<std::string>();
+    std::filesystem::create_directories(dir);
+    CpuBackend be(vm["threads"].as<int>());
+    EvolutionConfig cfg;
+    cfg.root = vit_preset("b16");
+    const int64_t block = 12LL * cfg.root.hidden * cfg.root.hidden + 13LL * cfg.root.hidden;  // ~7.1M
+    cfg.root.layers = int((vm["params"].as<double>() + block - 1) / block);
+    cfg.max_image_size = cfg.root.image_size;
+    TaskData task;
+    task.name = "bench";
+    task.num_classes = 10;
+    auto t0 = std::chrono::steady_clock::now();
+    Evolution evo(be, be.pool(), cfg, {task}, nullptr);
+    const int64_t params = evo.pool().total_params();
+    const double bytes = double(params) * 4;
+    std::printf("pool: %zu components (ViT-B/16, %d encoder blocks), %lld float32 parameters, %.2f GB; built in %.1f s\n",
+                evo.pool().size(), cfg.root.layers, (long long)params, bytes / 1e9, seconds_since(t0));
+    std::fflush(stdout);
+
+    // Raw and munet, alternating, `rounds` times; the best figure of each is reported (the
+    // disk of a shared machine is noisy, and the best raw figure is the harder target).
+    const std::string raw = dir + "/raw.bin", ckpt = dir + "/pool.h5";
+    const long long blocks = (long long)(bytes / (64 << 20)) + 1;
+    const double raw_bytes = double(blocks) * (64 << 20);
+    std::vector<char> buffer(64 << 20);
+    Rng rng(1);
+    for (size_t i = 0; i < buffer.size(); i += 8) {
+      const uint64_t v = rng.next_u64();
+      std::memcpy(buffer.data() + i, &v, 8);
+    }
+    double best_raw_write = 0, best_raw_read = 0, write = 0, read = 0, file_bytes = 0;
+    for (int round = 0; round < vm["rounds"].as<int>(); ++round) {
+      const double rw = raw_bytes / 1e6 / raw_write(raw, blocks, buffer);
+      drop_cache(raw);
+      const double rr = raw_bytes / 1e6 / raw_read(raw, buffer);
+      std::filesystem::remove(raw);
+      t0 = std::chrono::steady_clock::now();
+      write_checkpoint(ckpt, evo, {});
+      const double mw = bytes / 1e6 / seconds_since(t0);
+      file_bytes = double(std::filesystem::file_size(ckpt));
+      drop_cache(ckpt);
+      t0 = std::chrono::steady_clock::now();
+      {
+        Checkpoint back = read_checkpoint(ckpt, be);
+        MUNET_CHECK(back.pool.total_params() == params, "read back ", back.pool.total_params(), " parameters");
+      }
+      const double mr = bytes / 1e6 / seconds_since(t0);
+      std::printf("round %d: raw write %.0f, raw read %.0f, munet write %.0f, munet read %.0f MB/s\n", round + 1, rw,
+                  rr, mw, mr);
+      std::fflush(stdout);
+      best_raw_write = std::max(best_raw_write, rw), best_raw_read = std::max(best_raw_read, rr);
+      write = std::max(write, mw), read = std::max(read, mr);
+      if (!vm["keep"].as<bool>()) std::filesystem::remove(ckpt);
+    }
+    std::printf("checkpoint file: %.2f GB (%.3f%% beyond the parameters)\n", file_bytes / 1e9,
+                100 * (file_bytes / bytes - 1));
+    std::printf("raw_write_MBps %.0f\nraw_read_MBps %.0f\n", best_raw_write, best_raw_read);
+    std::printf("munet_write_MBps %.0f\nmunet_read_MBps %.0f\n", write, read);
+    std::printf("write_share_of_raw %.2f\nread_share_of_raw %.2f\n", write / best_raw_write, read / best_raw_read);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "bench_checkpoint_io: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
