@@ -42,6 +42,8 @@ struct PoolEntryInfo {
   std::vector<int> locks;
   int64_t size = 0;
   bool has_velocity = false;
+  // Bytes of parameters (and momentum) stored for it.
+  int64_t stored_bytes() const { return size * int64_t(sizeof(float)) * (has_velocity ? 2 : 1); }
 };
 
 // Everything but the parameters: for `munet inspect` and for choosing what to read.
@@ -50,6 +52,7 @@ struct CheckpointInfo {
   std::vector<PoolEntryInfo> pool;
   RunInfo run;
   int64_t generations_done = 0, total_generations = 0;
+  ComponentId next_component = 0;  // the id the pool gives its next component
 };
 
 struct Checkpoint {

@@ -89,6 +89,7 @@ CheckpointInfo read_info(hid_t file, const std::string& path) {
     info.generations_done = h5::read_int_attr(g, "generations_done", w);
     info.total_generations = h5::read_int_attr(g, "total_generations", w);
     st.next_model = h5::read_int_attr(g, "next_model", w);
+    info.next_component = h5::read_int_attr(g, "next_component", w);
     st.root = h5::read_int_attr(g, "root_model", w);
     st.turn.seed_start = size_t(h5::read_int_attr(g, "turn_seed_start", w));
     st.score.base = h5::read_double_attr(g, "score_base", w);
@@ -206,18 +207,16 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
   Handle file = open_checkpoint(path);
   CheckpointInfo info = read_info(file, path);
   Checkpoint ck{std::move(info.state), LayerPool(backend), std::move(info.run)};
-  const Where w{path, "/progress"};
-  const ComponentId next_component = h5::read_int_attr(h5::open_group(file, "progress", {path, "/"}), "next_component", w);
   int64_t total = 0, done = 0;
-  for (const PoolEntryInfo& e : info.pool) total += e.size * int64_t(sizeof(float)) * (e.has_velocity ? 2 : 1);
+  for (const PoolEntryInfo& e : info.pool) total += e.stored_bytes();
   for (const PoolEntryInfo& e : info.pool) {
     PoolComponent entry;
     entry.id = e.id;
     entry.owner = e.owner;
     entry.locks.insert(e.locks.begin(), e.locks.end());
     entry.component = read_component(file, e, ck.state.config.root, backend, path);
-    ck.pool.restore(std::move(entry), next_component);
-    done += e.size * int64_t(sizeof(float)) * (e.has_velocity ? 2 : 1);
+    ck.pool.restore(std::move(entry), info.next_component);
+    done += e.stored_bytes();
     if (progress) progress(done, total);
   }
   // Every model the run still uses must find its components.

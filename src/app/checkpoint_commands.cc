@@ -15,14 +15,6 @@
 namespace munet::app {
 namespace {
 
-struct TaskRow {
-  std::string task;
-  ModelId best = kNoModel;
-  double validation = -1, test = -1, share = 0;
-  int64_t activated = 0, owned = 0;
-  int children = 0, accepted = 0;
-};
-
 std::string json_string(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -51,40 +43,20 @@ int inspect_command(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("checkpoint", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << "usage: munet inspect CHECKPOINT [--json]\nShows a checkpoint's tasks, best models, accuracies, "
-                 "pool size, parameters per task and generations done.\n\n"
-              << opts << std::endl;
+  if (!parse_options(argc, argv,
+                     "usage: munet inspect CHECKPOINT [--json]\nShows a checkpoint's tasks, best models, accuracies, "
+                     "pool size, parameters per task and generations done.",
+                     opts, vm, &pos))
     return 0;
-  }
-  po::notify(vm);
   MUNET_CHECK(vm.count("checkpoint"), "no checkpoint given (usage: munet inspect CHECKPOINT [--json])");
   const std::string path = vm["checkpoint"].as<std::string>();
   const CheckpointInfo info = read_checkpoint_info(path);
   const EvolutionState& st = info.state;
-  std::map<ComponentId, const PoolEntryInfo*> pool;
+  PoolSizes sizes;
   int64_t total = 0;
   std::map<int, int64_t> per_owner;
-  for (const PoolEntryInfo& e : info.pool) pool[e.id] = &e, total += e.size, per_owner[e.owner] += e.size;
-  std::vector<TaskRow> rows;
-  for (size_t t = 0; t < st.tasks.size(); ++t) {
-    TaskRow r;
-    r.task = st.tasks[t].name;
-    r.best = st.best[t];
-    r.children = st.children[t];
-    r.accepted = st.accepted[t];
-    if (r.best != kNoModel) {
-      const ModelRecord& m = st.models.at(r.best);
-      r.validation = m.quality;
-      r.test = m.test_accuracy;
-      r.activated = m.params;
-      for (ComponentId c : m.route)
-        if (pool.count(c) && pool[c]->owner == int(t)) r.owned += pool[c]->size;
-      r.share = total > 0 ? double(r.activated) / double(total) : 0;
-    }
-    rows.push_back(r);
-  }
+  for (const PoolEntryInfo& e : info.pool) sizes[e.id] = {e.owner, e.size}, total += e.size, per_owner[e.owner] += e.size;
+  const std::vector<TaskSummary> rows = summarize(st, sizes);
   if (vm["json"].as<bool>()) {
     std::cout << "{\n  \"checkpoint\": " << json_string(path) << ",\n  \"format_version\": " << kCheckpointVersion
               << ",\n  \"generations_done\": " << info.generations_done
@@ -93,12 +65,12 @@ int inspect_command(int argc, char** argv) {
               << ",\n  \"models\": " << st.models.size() << ",\n  \"pool\": {\"components\": " << info.pool.size()
               << ", \"parameters\": " << total << ", \"root_parameters\": " << per_owner[kRootTask] << "},\n  \"tasks\": [";
     for (size_t i = 0; i < rows.size(); ++i) {
-      const TaskRow& r = rows[i];
+      const TaskSummary& r = rows[i];
       std::cout << (i ? "," : "") << "\n    {\"task\": " << json_string(r.task) << ", \"best_model\": " << r.best
-                << ", \"validation_accuracy\": " << json_number(r.validation)
-                << ", \"test_accuracy\": " << json_number(r.test) << ", \"activated_params\": " << r.activated
-                << ", \"owned_params\": " << r.owned << ", \"params_created\": " << per_owner[int(i)]
-                << ", \"activated_share\": " << json_number(r.share) << ", \"children\": " << r.children
+                << ", \"validation_accuracy\": " << json_number(r.best == kNoModel ? -1.0 : r.validation_accuracy)
+                << ", \"test_accuracy\": " << json_number(r.test_accuracy) << ", \"activated_params\": " << r.activated_params
+                << ", \"owned_params\": " << r.owned_params << ", \"params_created\": " << per_owner[int(i)]
+                << ", \"activated_share\": " << json_number(r.activated_share) << ", \"children\": " << r.children
                 << ", \"accepted\": " << r.accepted << "}";
     }
     std::cout << "\n  ]\n}" << std::endl;
@@ -113,14 +85,14 @@ int inspect_command(int argc, char** argv) {
   std::printf("%-22s %6s %9s %9s %12s %12s %12s %10s %9s\n", "task", "best", "val acc", "test acc", "activated",
               "new (owned)", "created", "pool share", "accepted");
   for (size_t i = 0; i < rows.size(); ++i) {
-    const TaskRow& r = rows[i];
+    const TaskSummary& r = rows[i];
     if (r.best == kNoModel) {
       std::printf("%-22s (no turn yet)\n", r.task.c_str());
       continue;
     }
     std::printf("%-22s %6lld %8.2f%% %8.2f%% %12lld %12lld %12lld %9.1f%% %5d/%-3d\n", r.task.c_str(),
-                (long long)r.best, 100 * r.validation, 100 * r.test, (long long)r.activated, (long long)r.owned,
-                (long long)per_owner[int(i)], 100 * r.share, r.accepted, r.children);
+                (long long)r.best, 100 * r.validation_accuracy, 100 * r.test_accuracy, (long long)r.activated_params,
+                (long long)r.owned_params, (long long)per_owner[int(i)], 100 * r.activated_share, r.accepted, r.children);
   }
   return 0;
 }
@@ -133,15 +105,12 @@ int export_command(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("checkpoint", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << "usage: munet export CHECKPOINT --task TASK [--output FILE]\nWrites the task's best model (its "
-                 "route's weights, ViT shape and class count) as a self-contained HDF5 model file, for munet "
-                 "predict or munet evolve --root.\n\n"
-              << opts << std::endl;
+  if (!parse_options(argc, argv,
+                     "usage: munet export CHECKPOINT --task TASK [--output FILE]\nWrites the task's best model (its "
+                     "route's weights, ViT shape and class count) as a self-contained HDF5 model file, for munet "
+                     "predict or munet evolve --root.",
+                     opts, vm, &pos))
     return 0;
-  }
-  po::notify(vm);
   MUNET_CHECK(vm.count("checkpoint") && vm.count("task"), "usage: munet export CHECKPOINT --task TASK [--output FILE]");
   const std::string path = vm["checkpoint"].as<std::string>(), task = vm["task"].as<std::string>();
   const CheckpointInfo info = read_checkpoint_info(path);

@@ -79,8 +79,11 @@ po::options_description augmentation_options() {
 }
 
 bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& all,
-                   po::variables_map& vm) {
-  po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+                   po::variables_map& vm, const po::positional_options_description* positional) {
+  po::command_line_parser parser(argc, argv);
+  parser.options(all);
+  if (positional) parser.positional(*positional);
+  po::store(parser.run(), vm);
   if (vm.count("help")) {
     std::cout << usage << "\n\n" << all << std::endl;
     return false;

@@ -18,10 +18,11 @@ po::options_description model_options();
 po::options_description training_options();
 po::options_description augmentation_options();
 
-// Parses argv (after the subcommand) and the --config file into vm. Returns false when --help
-// was asked for (after printing usage + options).
+// Parses argv (after the subcommand) and the --config file into vm; `positional` names the
+// options that bare arguments fill (e.g. a checkpoint file). Returns false when --help was asked
+// for (after printing usage + options).
 bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& all,
-                   po::variables_map& vm);
+                   po::variables_map& vm, const po::positional_options_description* positional = nullptr);
 
 // The model shape from --model and its overrides, with the task's class count.
 ViTConfig model_from(const po::variables_map& vm, int num_classes);

@@ -24,14 +24,11 @@ int predict_command(int argc, char** argv) {
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(opts).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout << "usage: munet predict MODEL [--task T] [--split test]\nRuns a model file on a dataset split and "
-                 "prints its accuracy and mean cross-entropy.\n\n"
-              << opts << std::endl;
+  if (!parse_options(argc, argv,
+                     "usage: munet predict MODEL [--task T] [--split test]\nRuns a model file on a dataset split and "
+                     "prints its accuracy and mean cross-entropy.",
+                     opts, vm, &pos))
     return 0;
-  }
-  po::notify(vm);
   MUNET_CHECK(vm.count("model"), "no model file given (usage: munet predict MODEL [--task T] [--split S])");
   const std::string path = vm["model"].as<std::string>(), split = vm["split"].as<std::string>();
   CpuBackend backend(threads_from(vm));

@@ -213,11 +213,6 @@ void Evolution::run_generation(int task, int iteration, int g) {
   const EvolutionConfig& c = st_.config;
   const TaskData& data = tasks_[task];
   TurnState& turn = st_.turn;
-  auto turn_models = [&] {
-    std::vector<ModelId> ids;
-    for (const auto& [id, s] : turn.own) ids.push_back(id);
-    return ids;
-  };
   ViTConfig shape = c.root;
   shape.num_classes = data.num_classes;
   const Hparams gen_hp = generation_hparams(best_of(turn_models(), task), task, iteration, g);
@@ -275,11 +270,15 @@ void Evolution::run_generation(int task, int iteration, int g) {
   }
 }
 
-void Evolution::finish_turn(int task) {
-  // Best model of the turn: highest score, ties to the newest.
+std::vector<ModelId> Evolution::turn_models() const {
   std::vector<ModelId> ids;
   for (const auto& [id, s] : st_.turn.own) ids.push_back(id);
-  st_.best[task] = best_of(ids, task);
+  return ids;
+}
+
+void Evolution::finish_turn(int task) {
+  // Best model of the turn: highest score, ties to the newest.
+  st_.best[task] = best_of(turn_models(), task);
   MUNET_CHECK(st_.best[task] != kNoModel, "task ", tasks_[task].name, " ended its turn without a model");
   st_.turn = TurnState{};
   // Lock the best model's components for the other tasks; drop every component no kept model uses.
@@ -336,30 +335,39 @@ Tensor Evolution::logits(ModelId model, const Tensor& images) {
   return copy;
 }
 
-std::vector<TaskSummary> Evolution::summaries() const {
+std::vector<TaskSummary> summarize(const EvolutionState& st, const PoolSizes& pool) {
   std::vector<TaskSummary> out;
-  const double pool_total = double(pool_.total_params());
-  for (size_t t = 0; t < tasks_.size(); ++t) {
+  int64_t pool_total = 0;
+  for (const auto& [id, owner_size] : pool) pool_total += owner_size.second;
+  for (size_t t = 0; t < st.tasks.size(); ++t) {
     TaskSummary s;
-    s.task = tasks_[t].name;
-    s.best = st_.best[t];
-    s.children = st_.children[t];
-    s.accepted = st_.accepted[t];
+    s.task = st.tasks[t].name;
+    s.best = st.best[t];
+    s.children = st.children[t];
+    s.accepted = st.accepted[t];
     if (s.best != kNoModel) {
-      const ModelRecord& m = st_.models.at(s.best);
+      const ModelRecord& m = st.models.at(s.best);
       s.validation_accuracy = m.quality;
       s.test_accuracy = m.test_accuracy;
       s.score = m.score;
       s.activated_params = m.params;
       for (ComponentId id : m.route) {
-        const PoolComponent& e = pool_.at(id);
-        if (e.owner == int(t)) s.owned_params += e.component->size();
+        auto it = pool.find(id);
+        MUNET_CHECK(it != pool.end(), "the best model of ", s.task, " routes through component ", id,
+                    " that the pool does not hold");
+        if (it->second.first == int(t)) s.owned_params += it->second.second;
       }
-      s.activated_share = s.activated_params / pool_total;
+      s.activated_share = double(s.activated_params) / double(pool_total);
     }
     out.push_back(s);
   }
   return out;
+}
+
+std::vector<TaskSummary> Evolution::summaries() const {
+  PoolSizes sizes;
+  for (const auto& [id, e] : pool_.entries()) sizes[id] = {e.owner, e.component->size()};
+  return summarize(st_, sizes);
 }
 
 void Evolution::print_table(std::ostream& out) const {

@@ -95,6 +95,12 @@ struct TaskSummary {
   int children = 0, accepted = 0;
 };
 
+// Owner and size of each pool component, by id: what a task summary needs of the pool.
+using PoolSizes = std::map<ComponentId, std::pair<int, int64_t>>;
+
+// The per-task summaries of a state (for a live run, or a checkpoint read without its values).
+std::vector<TaskSummary> summarize(const EvolutionState& st, const PoolSizes& pool);
+
 class Evolution {
  public:
   // `pretrained`: the root's components (a model file's route; a head is dropped; cfg.root must
@@ -138,6 +144,8 @@ class Evolution {
   // A model's score for `task` under the pool's current locks.
   double current_score(const ModelRecord& m, int task) const;
   ModelId best_of(const std::vector<ModelId>& ids, int task) const;
+  // The ids of the turn's population.
+  std::vector<ModelId> turn_models() const;
   void train_child(ModelRecord& child, int task, uint64_t data_seed);
   void begin_turn(int task, int iteration);
   void run_generation(int task, int iteration, int generation);
