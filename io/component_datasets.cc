@@ -98,7 +98,8 @@ void write_param_values(hid_t group, const std::vector<ParamSpec>& layout, const
   }
 }
 
-void read_param_values(hid_t group, const std::vector<ParamSpec>& layout, float* flat, const Where& w) {
+void read_param_values(hid_t group, const std::vector<ParamSpec>& layout, float* flat, const Where& w,
+                       RawChunkReads* plan) {
   for (const ParamSpec& p : layout) {
     MUNET_CHECK(path_exists(group, p.name), w.file, ": dataset ", w.object, "/", p.name, " is missing");
     Handle ds = check(H5Dopen2(group, p.name.c_str(), H5P_DEFAULT), H5Dclose, w.file,
@@ -106,6 +107,7 @@ void read_param_values(hid_t group, const std::vector<ParamSpec>& layout, float*
     const std::vector<hsize_t> got = dims_of(ds, w), want(p.shape.begin(), p.shape.end());
     MUNET_CHECK(got == want, w.file, ": dataset ", w.object, "/", p.name, " has shape ", shape_text(got),
                 ", expected ", shape_text(want));
+    if (plan && plan->add(ds, flat + p.offset, {w.file, w.object + "/" + p.name})) continue;
     check(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, flat + p.offset), w.file,
           cat("cannot read dataset ", w.object, "/", p.name, " (truncated or damaged file?)"));
   }

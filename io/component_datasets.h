@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "io/hdf5_values.h"
+#include "io/raw_chunk_reads.h"
 #include "nn/component.h"
 
 namespace munet::h5 {
@@ -33,7 +34,9 @@ void create_param_datasets(hid_t group, const std::vector<ParamSpec>& layout, co
 // dataset transfer property list (H5P_DEFAULT, or independent MPI-IO).
 void write_param_values(hid_t group, const std::vector<ParamSpec>& layout, const float* flat, hid_t transfer,
                         const Where& w);
-// Reads them back into a flat buffer, checking that each dataset exists and has its shape.
-void read_param_values(hid_t group, const std::vector<ParamSpec>& layout, float* flat, const Where& w);
+// Reads them back into a flat buffer, checking that each dataset exists and has its shape. With
+// `plan`, datasets stored raw are only planned there (read later by plan->run) instead of read now.
+void read_param_values(hid_t group, const std::vector<ParamSpec>& layout, float* flat, const Where& w,
+                       RawChunkReads* plan = nullptr);
 
 }  // namespace munet::h5

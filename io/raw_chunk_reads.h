@@ -1,0 +1,68 @@
+// Reads the chunks of float32 parameter datasets straight from the file with several threads,
+// while HDF5 is still walking the file's metadata. HDF5 (a serial, non-thread-safe library here)
+// reads one chunk at a time into one thread, and filling fresh memory from the page cache is
+// page-fault bound on one core: a multi-gigabyte checkpoint would read at well under the disk's
+// speed. Chunks that are stored raw (float32 little-endian, no filters) and land in one
+// contiguous piece of the destination are queued as HDF5 finds them, and read by pread on
+// several threads at once.
+#pragma once
+#include <hdf5.h>
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "io/hdf5_values.h"
+
+namespace munet::h5 {
+
+class RawChunkReads {
+ public:
+  // Opens `path` and starts `threads` reading threads.
+  RawChunkReads(const std::string& path, int threads);
+  // Stops the threads (after their current read) if finish() was not reached.
+  ~RawChunkReads();
+  RawChunkReads(const RawChunkReads&) = delete;
+  RawChunkReads& operator=(const RawChunkReads&) = delete;
+
+  // Queues the reads of `dataset` (already checked to have the destination's shape) into `dest`,
+  // which must stay allocated until finish() or stop() returns. Returns false, queueing nothing,
+  // when the dataset is not stored so that it can be read raw; the caller then reads it through HDF5.
+  bool add(hid_t dataset, float* dest, const Where& w);
+
+  // Bytes queued so far.
+  int64_t bytes() const;
+
+  // Waits for every queued read, calling progress(bytes done, bytes queued) now and then. Throws
+  // naming the file, the dataset and the offset of a chunk that could not be read.
+  void finish(const std::function<void(int64_t, int64_t)>& progress = nullptr);
+
+  // Abandons the queued reads and waits for the threads (for error paths).
+  void stop();
+
+ private:
+  struct Read {
+    int64_t file_offset, bytes;
+    float* dest;
+    size_t object;  // index into objects_
+  };
+  void work();
+
+  std::string path_;
+  int fd_ = -1;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_, progressed_;
+  std::deque<Read> queue_;
+  std::vector<std::string> objects_;
+  int64_t queued_ = 0, done_ = 0;
+  bool closing_ = false, failed_ = false;
+  std::string error_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace munet::h5
