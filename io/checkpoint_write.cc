@@ -63,7 +63,7 @@ void write_pool_values(const std::string& tmp, const Evolution& evo, const Paral
   Tensor staging;
   for (const auto& [id, e] : lp.entries()) {
     const Component& c = *e.component;
-    MUNET_CHECK(c.values().dtype() == DType::F32, "checkpoint: component ", id, " is not float32");
+    MUNET_CHECK(c.dtype() == DType::F32, "checkpoint: component ", id, " is not float32");
     const Where w{tmp, component_path(id)};
     Handle g = create_group(comps, component_group_name(id), w);
     h5::write_component_meta(g, h5::meta_of(c, patch), w);

@@ -2,7 +2,6 @@
 #include "evo/child.h"
 
 #include "nn/vit_model.h"
-#include "nn/posembed_resize.h"
 #include "util/error.h"
 
 namespace munet {
@@ -52,7 +51,7 @@ class RouteBuilder {
 
   // Adds a fresh component (initialised for this child) as trainable.
   void add_new(const std::string& name, ComponentKind kind, const ViTConfig& cfg, int adapter_dim) {
-    push(ctx_.pool.add(ctx_.task, fresh_component(name, kind, cfg, ctx_.backend, ctx_.init_seed, adapter_dim)), true);
+    push(ctx_.pool.add_fresh(ctx_.task, name, kind, cfg, ctx_.init_seed, adapter_dim), true);
   }
 
   void push(ComponentId id, bool trainable) {
@@ -130,15 +129,8 @@ ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const
         if (ctx.pool.at(parent.route[i]).component->kind() == ComponentKind::PosEmbed) return parent.route[i];
       fail("model ", parent.id, " has no position embedding");
     }();
-    const Component& src = ctx.pool.component(from);
-    Tensor host = Tensor::host(src.values().shape(), src.values().dtype());
-    ctx.backend.copy(src.values(), host);
-    const Tensor resized = resize_position_embedding(host.reshape(src.layout()[0].shape), cfg.grid());
-    auto c = std::make_unique<Component>(pos_name, ComponentKind::PosEmbed,
-                                         component_layout(ComponentKind::PosEmbed, cfg), ctx.backend, DType::F32);
-    ctx.backend.copy(resized.reshape(c->values().shape()), c->values());
-    child.mutations.push_back("resize " + src.name() + "->" + pos_name);
-    b.push(ctx.pool.add(ctx.task, std::move(c)), true);
+    child.mutations.push_back("resize " + ctx.pool.component(from).name() + "->" + pos_name);
+    b.push(ctx.pool.add_resized(ctx.task, from, pos_name, cfg), true);
   }
 
   for (int i = 0; i < cfg.layers; ++i) {

@@ -20,8 +20,7 @@ namespace munet {
 
 struct ChildContext {
   const HpSpace& space;
-  LayerPool& pool;
-  Backend& backend;
+  LayerPool& pool;  // new components are added as shells with recipes (LayerPool::make_new)
   const std::map<ModelId, ModelRecord>& models;  // the genealogy (ancestors are looked up here)
   ModelId root = 0;
   int task = 0;
@@ -29,8 +28,8 @@ struct ChildContext {
   uint64_t init_seed = 0;  // for new components of this child
 };
 
-// The child's record: hyperparameters, route (new components already added to the pool, owned
-// by the task), mutations. Scores and training cost are left for the caller.
+// The child's record: hyperparameters, route (new components already added to the pool as
+// shells with their recipes, owned by the task), mutations. Scores and training cost are left for the caller.
 ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const Hparams& generation,
                        Rng& rng);
 

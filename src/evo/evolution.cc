@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ostream>
 #include <set>
 
@@ -21,6 +22,39 @@ double now_seconds() {
 
 // Keys that separate the random streams of one (task, iteration, generation).
 enum StreamKey : uint64_t { kSeedsKey = 1, kDatasetKey = 2, kChildKey = 3, kDataKey = 4, kInitKey = 5 };
+
+// A trained child's results as one rank sends them to the others (bit-exact).
+template <typename T>
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename T>
+T take(const std::string& in, size_t& at) {
+  MUNET_CHECK(at + sizeof(T) <= in.size(), "truncated child result from another rank");
+  T v;
+  std::memcpy(&v, in.data() + at, sizeof v);
+  at += sizeof v;
+  return v;
+}
+
+void append_result(std::string& out, const ModelRecord& child) {
+  put(out, child.id);
+  put(out, child.quality);
+  put(out, child.train_seconds);
+  put(out, child.train_images);
+  put(out, uint64_t(child.validation_accuracies.size()));
+  for (double a : child.validation_accuracies) put(out, a);
+}
+
+void read_result(const std::string& in, size_t& at, ModelRecord& child) {
+  const ModelId id = take<ModelId>(in, at);
+  MUNET_CHECK(id == child.id, "another rank sent the result of model ", id, " where model ", child.id, " was expected");
+  child.quality = take<double>(in, at);
+  child.train_seconds = take<double>(in, at);
+  child.train_images = take<int64_t>(in, at);
+  child.validation_accuracies.resize(take<uint64_t>(in, at));
+  for (double& a : child.validation_accuracies) a = take<double>(in, at);
+}
 
 }  // namespace
 
@@ -43,9 +77,11 @@ TaskSignature signature_of(const TaskData& task) {
 }
 
 Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
-                     std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained)
+                     std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained, Communicator* comm)
     : backend_(backend),
       host_pool_(host_pool),
+      own_comm_(comm ? nullptr : single_process_communicator()),
+      comm_(comm ? comm : own_comm_.get()),
       tasks_(std::move(tasks)),
       log_(log),
       space_(cfg.root.patch, cfg.root.layers, cfg.max_image_size),
@@ -90,6 +126,11 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
     root.route_trainable.push_back(false);
   }
   for (ComponentId id : root.route) root.params += pool_.at(id).component->size();
+  // Every rank made the root alike; each keeps its share (home: id mod ranks).
+  for (ComponentId id : root.route) {
+    pool_.at(id).home = int(id % comm_->size());
+    if (pool_.at(id).home != comm_->rank()) pool_.component(id).release();
+  }
   root.accepted = true;
   st_.score.base = c.base;
   st_.score.flops_factor = c.flops_factor;
@@ -99,9 +140,11 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
 }
 
 Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionState state, LayerPool pool,
-                     std::vector<TaskData> tasks, std::ostream* log)
+                     std::vector<TaskData> tasks, std::ostream* log, Communicator* comm)
     : backend_(backend),
       host_pool_(host_pool),
+      own_comm_(comm ? nullptr : single_process_communicator()),
+      comm_(comm ? comm : own_comm_.get()),
       st_(std::move(state)),
       tasks_(std::move(tasks)),
       log_(log),
@@ -118,6 +161,13 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionState sta
                 got.validation, "/", got.test);
   }
   for (int c : st_.children) children_before_ += c;
+  for (const auto& [id, e] : pool_.entries()) {
+    const int home = int(id % comm_->size());
+    MUNET_CHECK(e.component->resident() == (home == comm_->rank()), "rank ", comm_->rank(), ": component ", id,
+                e.component->resident() ? " is held here but belongs to rank " : " is not held here but belongs to rank ",
+                home);
+    pool_.at(id).home = home;
+  }
 }
 
 int Evolution::generations_per_turn() const {
@@ -187,9 +237,55 @@ void Evolution::train_child(ModelRecord& child, int task, uint64_t data_seed) {
   child.quality = r.best_accuracy;
   child.train_seconds = r.seconds;
   child.train_images = r.images;
+}
+
+void Evolution::score_child(ModelRecord& child, int task) {
+  const ViTConfig shape = model_shape(st_.config.root, child.hparams, tasks_[task].num_classes);
   child.accounted_params = accounted_params(pool_, child.route, task);
   child.flops = route_flops(pool_, child.route, shape);
   child.score = score(child.quality, child.accounted_params, child.flops, st_.score);
+}
+
+void Evolution::fetch(const std::map<ComponentId, std::set<int>>& needs) {
+  // Every rank walks the same list in the same order, so sends and receives pair up.
+  std::vector<Transfer> sends, receives;
+  const int me = comm_->rank();
+  for (const auto& [id, ranks] : needs) {
+    PoolComponent& e = pool_.at(id);
+    Component& c = *e.component;
+    for (int r : ranks) {
+      if (r == e.home) continue;
+      if (r == me) {
+        if (c.resident()) continue;
+        c.make_resident();
+        receives.push_back({e.home, c.values().data<float>(), c.size()});
+        if (c.has_optimizer_state()) receives.push_back({e.home, c.velocity().data<float>(), c.size()});
+      } else if (e.home == me) {
+        sends.push_back({r, c.values().data<float>(), c.size()});
+        if (c.has_optimizer_state()) sends.push_back({r, c.velocity().data<float>(), c.size()});
+      }
+    }
+  }
+  comm_->exchange(sends, receives);
+}
+
+void Evolution::evict() {
+  for (const auto& [id, e] : pool_.entries())
+    if (e.home != comm_->rank() && e.component->resident()) pool_.component(id).release();
+}
+
+std::vector<std::string> Evolution::share(const std::string& mine, int64_t sent_before) {
+  const RankStats stats{comm_->bytes_sent() - sent_before, pool_.resident_bytes()};
+  std::string message(reinterpret_cast<const char*>(&stats), sizeof stats);
+  message += mine;
+  std::vector<std::string> all = comm_->allgather(message);
+  rank_stats_.assign(all.size(), RankStats{});
+  for (size_t r = 0; r < all.size(); ++r) {
+    MUNET_CHECK(all[r].size() >= sizeof(RankStats), "rank ", comm_->rank(), ": short message from rank ", r);
+    std::memcpy(&rank_stats_[r], all[r].data(), sizeof(RankStats));
+    all[r].erase(0, sizeof(RankStats));
+  }
+  return all;
 }
 
 void Evolution::begin_turn(int task, int iteration) {
@@ -224,7 +320,7 @@ void Evolution::run_generation(int task, int iteration, int g) {
   for (int slot = 0; slot < c.parallel_slots && made < c.children_per_task; ++slot, ++made) {
     Rng rng(c.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), uint64_t(slot), kChildKey});
     const ModelRecord& parent = st_.models.at(sampler.sample(rng));
-    const ChildContext ctx{space_, pool_, backend_, st_.models, st_.root, task, shape,
+    const ChildContext ctx{space_, pool_, st_.models, st_.root, task, shape,
                            stream_id(c.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), uint64_t(slot),
                                               kInitKey})};
     children.push_back(make_child(ctx, parent, gen_hp, rng));
@@ -235,9 +331,48 @@ void Evolution::run_generation(int task, int iteration, int g) {
     child.slot = slot;
   }
   turn.seed_start = sampler.seed_start();
-  // 2. Train them all on the generation's data stream.
-  for (ModelRecord& child : children) train_child(child, task, data_seed);
-  // 3. Early pruning: a child of a same-task parent must reach its parent's score.
+  // 2. Slot k is trained by rank k mod ranks, the home of the child's new components; that rank
+  // fetches the shared components and the clone or resize sources it lacks.
+  const int ranks = comm_->size(), me = comm_->rank();
+  const int64_t sent_before = comm_->bytes_sent();
+  std::map<ComponentId, std::set<int>> needs;
+  for (size_t k = 0; k < children.size(); ++k)
+    for (ComponentId id : children[k].route) {
+      PoolComponent& e = pool_.at(id);
+      if (!pool_.pending(id)) {
+        needs[id].insert(int(k) % ranks);
+        continue;
+      }
+      e.home = int(k) % ranks;
+      if (e.recipe.source >= 0) needs[e.recipe.source].insert(int(k) % ranks);
+    }
+  fetch(needs);
+  // 3. Each rank trains its children, one after another, on the generation's data stream.
+  std::string results;
+  for (size_t k = 0; k < children.size(); ++k) {
+    if (int(k) % ranks != me) continue;
+    ModelRecord& child = children[k];
+    for (ComponentId id : child.route)
+      if (pool_.pending(id)) pool_.make_new(id);
+    train_child(child, task, data_seed);
+    append_result(results, child);
+  }
+  // 4. Every rank learns every result; new components are now held by their home ranks.
+  const std::vector<std::string> all = share(results, sent_before);
+  for (int r = 0; r < ranks; ++r) {
+    size_t at = 0;
+    for (size_t k = size_t(r); k < children.size(); k += size_t(ranks)) read_result(all[size_t(r)], at, children[k]);
+  }
+  for (ModelRecord& child : children) {
+    for (size_t i = 0; i < child.route.size(); ++i)
+      if (child.route_trainable[i]) {
+        pool_.at(child.route[i]).recipe = Recipe{};
+        pool_.component(child.route[i]).mark_trained();
+      }
+    score_child(child, task);
+  }
+  evict();
+  // 5. Early pruning: a child of a same-task parent must reach its parent's score.
   for (ModelRecord& child : children) {
     const ModelRecord& parent = st_.models.at(child.parent);
     child.accepted = parent.task != task || child.score >= current_score(parent, task);
@@ -266,7 +401,14 @@ void Evolution::run_generation(int task, int iteration, int g) {
                   st_.accepted[task], top == kNoModel ? 0.0 : current_score(st_.models.at(top), task),
                   (long long)top, pool_.total_params() / 1e6,
                   done > 0 ? format_duration(elapsed / double(done) * double(remaining)).c_str() : "?");
-    *log_ << buf << std::endl;
+    *log_ << buf;
+    if (comm_->size() > 1) {  // traffic and the pool memory each rank held
+      int64_t sent = 0;
+      std::string held;
+      for (const RankStats& r : rank_stats_) sent += r.bytes_sent, held += cat(held.empty() ? "" : "/", r.resident_bytes >> 20);
+      *log_ << cat(", moved ", sent >> 20, " MiB, held ", held, " MiB per rank");
+    }
+    *log_ << std::endl;
   }
 }
 
@@ -289,11 +431,37 @@ void Evolution::finish_turn(int task) {
   pool_.keep_only(used);
   // Test accuracy of every task's best model. A best model's components are locked and never
   // change, so one evaluation holds for as long as it stays its task's best.
+  // Task t is evaluated by rank t mod ranks, which fetches the route.
+  const int ranks = comm_->size(), me = comm_->rank();
+  const int64_t sent_before = comm_->bytes_sent();
+  std::vector<size_t> pending;
+  std::map<ComponentId, std::set<int>> needs;
   for (size_t t = 0; t < tasks_.size(); ++t) {
     if (st_.best[t] == kNoModel || st_.models.at(st_.best[t]).test_accuracy >= 0) continue;
-    ModelRecord& m = st_.models.at(st_.best[t]);
-    Network net(backend_, model_shape(st_.config.root, m.hparams, tasks_[t].num_classes), route_steps(m, false));
-    m.test_accuracy = evaluate(backend_, net, tasks_[t].test, 0, st_.config.eval_batch_size, host_pool_).accuracy;
+    pending.push_back(t);
+    for (ComponentId id : st_.models.at(st_.best[t]).route) needs[id].insert(int(t) % ranks);
+  }
+  if (!pending.empty()) {
+    fetch(needs);
+    std::string mine;
+    for (size_t t : pending) {
+      if (int(t) % ranks != me) continue;
+      ModelRecord& m = st_.models.at(st_.best[t]);
+      Network net(backend_, model_shape(st_.config.root, m.hparams, tasks_[t].num_classes), route_steps(m, false));
+      const double accuracy =
+          evaluate(backend_, net, tasks_[t].test, 0, st_.config.eval_batch_size, host_pool_).accuracy;
+      mine.append(reinterpret_cast<const char*>(&accuracy), sizeof accuracy);
+    }
+    const std::vector<std::string> all = share(mine, sent_before);
+    std::vector<size_t> at(size_t(ranks), 0);
+    for (size_t t : pending) {
+      const std::string& from = all[t % size_t(ranks)];
+      size_t& pos = at[t % size_t(ranks)];
+      MUNET_CHECK(pos + sizeof(double) <= from.size(), "rank ", me, ": missing test accuracy of task ", t);
+      std::memcpy(&st_.models.at(st_.best[t]).test_accuracy, from.data() + pos, sizeof(double));
+      pos += sizeof(double);
+    }
+    evict();
   }
   if (log_) print_table(*log_);
 }

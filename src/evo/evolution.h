@@ -10,14 +10,23 @@
 // Random streams depend on (seed, task, iteration, generation, slot) only, so the state between
 // two generations (EvolutionState plus the layer pool) is all a checkpoint needs to continue
 // bit-identically.
+//
+// Ranks: every rank samples every child alike (so ids and routes agree), slot s is trained by
+// rank s mod ranks, which first fetches the frozen components and clone sources it lacks from
+// their home ranks; results are gathered so every rank prunes and scores alike. New components
+// stay on the rank that trained them (their home); fetched ones are dropped after the
+// generation. Nothing depends on the number of ranks but where parameters are held.
 #pragma once
 #include <functional>
 #include <iosfwd>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "data/dataset.h"
+#include "dist/communicator.h"
 #include "evo/child.h"
 #include "evo/scoring.h"
 #include "nn/network.h"
@@ -95,6 +104,12 @@ struct TaskSummary {
   int children = 0, accepted = 0;
 };
 
+// One rank's traffic and memory in the last generation (or turn end).
+struct RankStats {
+  int64_t bytes_sent = 0;      // parameters sent to other ranks
+  int64_t resident_bytes = 0;  // pool parameters and momentum held, at the peak (after fetching)
+};
+
 // Owner and size of each pool component, by id: what a task summary needs of the pool.
 using PoolSizes = std::map<ComponentId, std::pair<int, int64_t>>;
 
@@ -104,12 +119,14 @@ std::vector<TaskSummary> summarize(const EvolutionState& st, const PoolSizes& po
 class Evolution {
  public:
   // `pretrained`: the root's components (a model file's route; a head is dropped; cfg.root must
-  // have their shape); empty: a fresh random root.
+  // have their shape); empty: a fresh random root. `comm`: the job's ranks (null: this process alone).
   Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
-            std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained = {});
-  // Continues a checkpointed evolution; `tasks` must match the state's task signatures.
+            std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained = {},
+            Communicator* comm = nullptr);
+  // Continues a checkpointed evolution; `tasks` must match the state's task signatures. `pool`
+  // holds resident exactly the components whose home (id mod ranks) is this rank.
   Evolution(Backend& backend, ThreadPool& host_pool, EvolutionState state, LayerPool pool,
-            std::vector<TaskData> tasks, std::ostream* log);
+            std::vector<TaskData> tasks, std::ostream* log, Communicator* comm = nullptr);
 
   // Runs every remaining generation, calling after_generation after each.
   void run(const std::function<void()>& after_generation = {});
@@ -124,6 +141,9 @@ class Evolution {
 
   const EvolutionState& state() const { return st_; }
   Backend& backend() const { return backend_; }
+  Communicator& comm() const { return *comm_; }
+  // Per rank, in rank order: the last generation's traffic and memory.
+  const std::vector<RankStats>& rank_stats() const { return rank_stats_; }
   const EvolutionConfig& config() const { return st_.config; }
   const LayerPool& pool() const { return pool_; }
   const std::map<ModelId, ModelRecord>& models() const { return st_.models; }
@@ -147,6 +167,13 @@ class Evolution {
   // The ids of the turn's population.
   std::vector<ModelId> turn_models() const;
   void train_child(ModelRecord& child, int task, uint64_t data_seed);
+  void score_child(ModelRecord& child, int task);
+  // Makes each (component, rank) pair resident on that rank, sent from the component's home.
+  void fetch(const std::map<ComponentId, std::set<int>>& needs);
+  // Drops the parameters of components this rank holds but is not home to.
+  void evict();
+  // Gathers every rank's `mine`, and the traffic and memory figures since `sent_before`.
+  std::vector<std::string> share(const std::string& mine, int64_t sent_before);
   void begin_turn(int task, int iteration);
   void run_generation(int task, int iteration, int generation);
   void finish_turn(int task);
@@ -154,6 +181,9 @@ class Evolution {
 
   Backend& backend_;
   ThreadPool& host_pool_;
+  std::unique_ptr<Communicator> own_comm_;  // when none was given
+  Communicator* comm_;
+  std::vector<RankStats> rank_stats_;
   EvolutionState st_;
   std::vector<TaskData> tasks_;
   std::ostream* log_;

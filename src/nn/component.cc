@@ -1,6 +1,8 @@
 // Component layouts (flax ViT parameter names, with Q, K and V fused into one kernel) and storage.
 #include "nn/component.h"
 
+#include <algorithm>
+
 namespace munet {
 
 const char* kind_name(ComponentKind kind) {
@@ -81,16 +83,52 @@ int adapter_dim_of(const Component& adapter) {
 
 Component::Component(std::string name, ComponentKind kind, std::vector<ParamSpec> layout,
                      Backend& backend, DType dtype)
-    : name_(std::move(name)), kind_(kind), layout_(std::move(layout)), backend_(&backend) {
-  int64_t n = 0;
-  for (const auto& p : layout_) n = std::max(n, p.offset + shape_numel(p.shape));
-  values_ = backend.empty({n}, dtype);
+    : name_(std::move(name)), kind_(kind), layout_(std::move(layout)), backend_(&backend), dtype_(dtype) {
+  for (const auto& p : layout_) size_ = std::max(size_, p.offset + shape_numel(p.shape));
+  values_ = backend.empty({size_}, dtype);
   backend.zero(values_);
+}
+
+std::unique_ptr<Component> Component::shell(std::string name, ComponentKind kind, std::vector<ParamSpec> layout,
+                                            Backend& backend, DType dtype, bool has_optimizer_state) {
+  auto c = std::make_unique<Component>(std::move(name), kind, std::vector<ParamSpec>{}, backend, dtype);
+  c->layout_ = std::move(layout);
+  c->size_ = 0;
+  for (const auto& p : c->layout_) c->size_ = std::max(c->size_, p.offset + shape_numel(p.shape));
+  c->values_ = Tensor();
+  c->shell_optimizer_state_ = has_optimizer_state;
+  return c;
+}
+
+void Component::make_resident() {
+  if (resident()) return;
+  values_ = backend_->empty({size_}, dtype_);
+  if (shell_optimizer_state_) velocity_ = backend_->empty({size_}, dtype_);
+}
+
+void Component::release() {
+  if (!resident()) return;
+  shell_optimizer_state_ = velocity_.defined();
+  values_ = grad_ = velocity_ = Tensor();
+}
+
+void Component::mark_trained() {
+  if (!resident()) shell_optimizer_state_ = true;
+}
+
+Tensor& Component::values() {
+  MUNET_CHECK(resident(), "component '", name_, "' is not held by this process (a shell of a sharded pool)");
+  return values_;
+}
+
+const Tensor& Component::values() const {
+  MUNET_CHECK(resident(), "component '", name_, "' is not held by this process (a shell of a sharded pool)");
+  return values_;
 }
 
 Tensor& Component::grad() {
   if (!grad_.defined()) {
-    grad_ = backend_->empty(values_.shape(), values_.dtype());
+    grad_ = backend_->empty(values().shape(), dtype_);
     backend_->zero(grad_);
   }
   return grad_;
@@ -98,7 +136,7 @@ Tensor& Component::grad() {
 
 Tensor& Component::velocity() {
   if (!velocity_.defined()) {
-    velocity_ = backend_->empty(values_.shape(), values_.dtype());
+    velocity_ = backend_->empty(values().shape(), dtype_);
     backend_->zero(velocity_);
   }
   return velocity_;

@@ -2,6 +2,7 @@
 // "posembed_32"), with its gradient and optimizer state. Parameters live in one flat buffer on
 // the backend's device, so copying, checkpointing or broadcasting a component is one transfer.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,22 +32,38 @@ std::vector<ParamSpec> component_layout(ComponentKind kind, const ViTConfig& cfg
 // True when the component's parameters have exactly these shapes, in this order.
 bool layout_matches(const Component& c, const std::vector<ParamSpec>& expected);
 
+// A component is resident (its parameters are in memory here) or a shell: name, kind and
+// layout only, as a rank of a sharded pool knows the components other ranks hold.
 class Component {
  public:
+  // A resident component with zeroed parameters.
   Component(std::string name, ComponentKind kind, std::vector<ParamSpec> layout, Backend& backend,
             DType dtype);
+  // A shell; `has_optimizer_state` tells whether the resident copy has a momentum buffer.
+  static std::unique_ptr<Component> shell(std::string name, ComponentKind kind, std::vector<ParamSpec> layout,
+                                          Backend& backend, DType dtype, bool has_optimizer_state);
 
   const std::string& name() const { return name_; }
   ComponentKind kind() const { return kind_; }
   const std::vector<ParamSpec>& layout() const { return layout_; }
-  int64_t size() const { return values_.numel(); }
+  int64_t size() const { return size_; }
+  DType dtype() const { return dtype_; }
 
-  Tensor& values() { return values_; }
-  const Tensor& values() const { return values_; }
+  bool resident() const { return values_.defined(); }
+  // A shell gets (unspecified) parameters, and a momentum buffer when it has optimizer state.
+  void make_resident();
+  // Frees the parameters, gradient and momentum: the component becomes a shell.
+  void release();
+  // For shells: the resident copy has been trained (it now has a momentum buffer).
+  void mark_trained();
+
+  // The parameters; throws for a shell.
+  Tensor& values();
+  const Tensor& values() const;
   // Gradient and momentum buffers, allocated (zeroed) on first use: frozen components have none.
   Tensor& grad();
   Tensor& velocity();
-  bool has_optimizer_state() const { return velocity_.defined(); }
+  bool has_optimizer_state() const { return resident() ? velocity_.defined() : shell_optimizer_state_; }
   // The momentum buffer as it is (undefined when the component was never trained).
   const Tensor& optimizer_state() const { return velocity_; }
 
@@ -62,6 +79,9 @@ class Component {
   ComponentKind kind_;
   std::vector<ParamSpec> layout_;
   Backend* backend_;
+  int64_t size_ = 0;
+  DType dtype_;
+  bool shell_optimizer_state_ = false;
   Tensor values_, grad_, velocity_;
 };
 

@@ -39,9 +39,11 @@ struct ChildFixture : ::testing::Test {
   }
 
   ModelRecord child_of(ModelId parent, int task, uint64_t seed, const Hparams* gen = nullptr) {
-    const ChildContext ctx{space, pool, be, models, 0, task, shape, seed};
+    const ChildContext ctx{space, pool, models, 0, task, shape, seed};
     Rng rng(seed);
     ModelRecord c = make_child(ctx, models.at(parent), gen ? *gen : models.at(parent).hparams, rng);
+    for (ComponentId id : c.route)
+      if (pool.pending(id)) pool.make_new(id);
     c.id = next++;
     return c;
   }
@@ -203,6 +205,8 @@ TEST_F(ChildFixture, ClonesCarryTheOptimizerState) {
   Tensor& v = pool.component(block).velocity();
   for (int64_t i = 0; i < v.numel(); ++i) v.data<float>()[i] = float(i % 7);
   const ComponentId copy = pool.clone(block, 4);
+  EXPECT_FALSE(pool.resident(copy));  // a shell until made
+  pool.make_new(copy);
   EXPECT_EQ(pool.at(copy).owner, 4);
   const Tensor& cv = pool.at(copy).component->optimizer_state();
   ASSERT_TRUE(cv.defined());
