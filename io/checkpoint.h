@@ -64,7 +64,14 @@ struct Checkpoint {
 // Throws munet::Error naming the file and what is wrong: missing, not HDF5, truncated, not a
 // complete munet checkpoint, another format version, a missing or mis-shaped dataset.
 CheckpointInfo read_checkpoint_info(const std::string& path);
-Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoProgress& progress = {});
+// One rank's share of a sharded pool: components with id mod size == rank.
+struct Shard {
+  int rank = 0, size = 1;
+  bool holds(ComponentId id) const { return id % size == rank; }
+};
+// Reads the parameters of the shard's components only; the others become shells.
+Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoProgress& progress = {},
+                           const Shard& shard = {});
 // Only these components (e.g. one model's route), by id.
 std::map<ComponentId, std::unique_ptr<Component>> read_components(const std::string& path,
                                                                   const std::vector<ComponentId>& ids,

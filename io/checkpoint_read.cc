@@ -177,14 +177,18 @@ CheckpointInfo read_info(hid_t file, const std::string& path) {
   return info;
 }
 
-// Reads a component; host-memory parameters stored raw are only planned in `plan` (read by its run).
+// Reads a component (a shell when not `resident`); host-memory parameters stored raw are only
+// queued in `plan`.
 std::unique_ptr<Component> read_component(hid_t file, const PoolEntryInfo& e, const ViTConfig& system,
-                                          Backend& backend, const std::string& path, h5::RawChunkReads& plan) {
+                                          Backend& backend, const std::string& path, h5::RawChunkReads& plan,
+                                          bool resident = true) {
   const Where w{path, component_path(e.id)};
   Handle g = h5::open_group(file, w.object, {path, "/"});
   const h5::ComponentMeta meta = h5::read_component_meta(g, e.name, w);
   MUNET_CHECK(meta.kind == e.kind, path, ": ", w.object, " has kind ", kind_name(meta.kind), ", /pool/index says ",
               kind_name(e.kind));
+  if (!resident)
+    return Component::shell(e.name, meta.kind, h5::layout_of(meta, system, w), backend, DType::F32, e.has_velocity);
   auto c = std::make_unique<Component>(e.name, meta.kind, h5::layout_of(meta, system, w), backend, DType::F32);
   MUNET_CHECK(c->size() == e.size, path, ": ", w.object, " holds ", c->size(), " parameters, /pool/index says ", e.size);
   // Straight into host memory (planned); through one component's staging buffer to a device.
@@ -213,19 +217,22 @@ CheckpointInfo read_checkpoint_info(const std::string& path) {
   return read_info(file, path);
 }
 
-Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoProgress& progress) {
+Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoProgress& progress,
+                           const Shard& shard) {
   Handle file = open_checkpoint(path);
   CheckpointInfo info = read_info(file, path);
   Checkpoint ck{std::move(info.state), LayerPool(backend), std::move(info.run)};
   int64_t total = 0;
-  for (const PoolEntryInfo& e : info.pool) total += e.stored_bytes();
+  for (const PoolEntryInfo& e : info.pool)
+    if (shard.holds(e.id)) total += e.stored_bytes();
   h5::RawChunkReads plan(path, kReadThreads);
   for (const PoolEntryInfo& e : info.pool) {
     PoolComponent entry;
     entry.id = e.id;
     entry.owner = e.owner;
     entry.locks.insert(e.locks.begin(), e.locks.end());
-    entry.component = read_component(file, e, ck.state.config.root, backend, path, plan);
+    entry.home = int(e.id % shard.size);
+    entry.component = read_component(file, e, ck.state.config.root, backend, path, plan, shard.holds(e.id));
     ck.pool.restore(std::move(entry), info.next_component);
   }
   // What HDF5 did not read above is read by the plan's threads (see raw_chunk_reads.h).

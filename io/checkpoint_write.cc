@@ -71,13 +71,17 @@ void write_pool_values(const std::string& tmp, const Evolution& evo, const Paral
     h5::write_attr(g, "owner", int64_t(e.owner), w);
     h5::write_attr(g, "locks", std::vector<int64_t>(e.locks.begin(), e.locks.end()), w);
     h5::write_attr(g, "size", int64_t(c.size()), w);
-    std::vector<std::pair<std::string, const Tensor*>> parts = {{"values", &c.values()}};
-    if (c.has_optimizer_state()) parts.emplace_back("velocity", &c.optimizer_state());
+    // Every rank creates every dataset (collective); the writer, which holds the component, fills them.
+    const bool mine = io.writer(id) == io.rank;
+    MUNET_CHECK(!mine || c.resident(), "checkpoint: rank ", io.rank, " is to write component ", id,
+                " but does not hold it");
+    std::vector<std::pair<std::string, const Tensor*>> parts = {{"values", mine ? &c.values() : nullptr}};
+    if (c.has_optimizer_state()) parts.emplace_back("velocity", mine ? &c.optimizer_state() : nullptr);
     for (const auto& [part, tensor] : parts) {
       const Where pw{tmp, w.object + "/" + part};
       Handle pg = create_group(g, part, pw);
       h5::create_param_datasets(pg, c.layout(), pw);
-      if (io.writer(id) != io.rank) continue;
+      if (!mine) continue;
       const float* data = nullptr;
       if (tensor->device() == DeviceType::CPU) {
         data = tensor->data<float>();

@@ -11,13 +11,19 @@
 
 #include "app/commands.h"
 #include "app/options.h"
+#include "app/stop_request.h"
 #include "data/tasks.h"
+#include "dist/communicator.h"
 #include "evo/evolution.h"
 #include "evo/genealogy_csv.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_dir.h"
 #include "io/model_file.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "munet/build_config.h"
+#if MUNET_MPI
+#include "dist/mpi_communicator.h"
+#endif
 
 namespace munet::app {
 namespace {
@@ -52,7 +58,10 @@ po::options_description evolve_output_options() {
        "start from this model file (e.g. from munet train --save); its shape replaces the Model "
        "options and its head is dropped (default: a randomly initialised root)")
       ("genealogy", po::value<std::string>()->default_value(""),
-       "write every sampled model (parent, mutations, hyperparameters, scores, cost) to this CSV file");
+       "write every sampled model (parent, mutations, hyperparameters, scores, cost) to this CSV file")
+      ("comm", po::value<std::string>()->default_value("auto"),
+       "how ranks communicate: auto (MPI when started by mpiexec or srun, else one process), single, mpi. "
+       "With N ranks, a generation's children are split across them; results do not depend on N");
   return o;
 }
 
@@ -140,6 +149,10 @@ std::vector<std::string> split_list(const std::string& s) {
 
 }  // namespace
 
+namespace {
+int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& comm);
+}  // namespace
+
 int evolve_command(int argc, char** argv) {
   po::options_description all;
   all.add(common_options())
@@ -153,7 +166,30 @@ int evolve_command(int argc, char** argv) {
                      "Grows one multitask ViT system over the task list by µ2Net evolution.",
                      all, vm))
     return 0;
-  CpuBackend backend(threads_from(vm));
+  std::unique_ptr<Communicator> comm = make_communicator(vm["comm"].as<std::string>());
+  if (comm->size() == 1) return evolve(vm, argc, argv, *comm);
+  // Several ranks: rank 0 speaks for the job; a rank that fails says so and ends the whole job
+  // (MPI_Abort), so that no rank waits forever on it.
+  if (comm->rank() != 0 && !std::freopen("/dev/null", "w", stdout)) fail("cannot silence stdout");
+  const std::string who = cat("munet evolve: rank ", comm->rank(), " of ", comm->size());
+  try {
+    return evolve(vm, argc, argv, *comm);
+  } catch (const Error& e) {
+    std::cerr << who << ": error: " << e.what() << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << who << ": unexpected error: " << e.what() << std::endl;
+  }
+  comm->abort(1);
+}
+
+namespace {
+
+int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& comm) {
+  install_stop_handlers();  // SIGUSR1/SIGTERM: finish the generation, checkpoint, exit kExitStopped
+  // Ranks on one node share its cores unless --threads says otherwise.
+  const int threads = vm["threads"].as<int>() > 0 ? vm["threads"].as<int>()
+                                                   : std::max(1, hardware_threads() / comm.local_size());
+  CpuBackend backend(threads);
   EvolutionConfig cfg;
   cfg.root = model_from(vm, 1);  // the class count is each task's
   cfg.task_iterations = vm["task-iterations"].as<int>();
@@ -189,6 +225,7 @@ int evolve_command(int argc, char** argv) {
     resume = newest_checkpoint(output, &skipped);
     for (const std::string& why : skipped) std::printf("skipping a checkpoint that does not load: %s\n", why.c_str());
   }
+  std::ostream* log = comm.rank() == 0 ? &std::cout : nullptr;
   std::unique_ptr<Evolution> evo;
   if (!resume.empty()) {
     const CheckpointInfo info = read_checkpoint_info(resume);
@@ -202,12 +239,13 @@ int evolve_command(int argc, char** argv) {
     std::printf("resuming from %s: %lld of %lld generations done\n", resume.c_str(), (long long)info.generations_done,
                 (long long)info.total_generations);
     std::fflush(stdout);
-    Checkpoint ck = read_checkpoint(resume, backend, progress_printer("reading checkpoint"));
+    Checkpoint ck = read_checkpoint(resume, backend, progress_printer("reading checkpoint"),
+                                    Shard{comm.rank(), comm.size()});
     run.root_file = ck.run.root_file;
     std::vector<TaskData> tasks;
     for (const TaskSignature& t : ck.state.tasks) tasks.push_back(load_task(t.name, data_root));
     evo = std::make_unique<Evolution>(backend, backend.pool(), std::move(ck.state), std::move(ck.pool),
-                                      std::move(tasks), &std::cout);
+                                      std::move(tasks), log, &comm);
   } else {
     std::vector<std::unique_ptr<Component>> pretrained;
     if (!run.root_file.empty()) {
@@ -218,22 +256,31 @@ int evolve_command(int argc, char** argv) {
     }
     std::vector<TaskData> tasks;
     for (const std::string& n : names) tasks.push_back(load_task(n, data_root));
-    evo = std::make_unique<Evolution>(backend, backend.pool(), cfg, std::move(tasks), &std::cout, std::move(pretrained));
+    evo = std::make_unique<Evolution>(backend, backend.pool(), cfg, std::move(tasks), log, std::move(pretrained),
+                                      &comm);
   }
   const EvolutionConfig& c = evo->config();
   std::printf("munet evolve%s: %zu tasks, %d iterations, %d children per task (%d per generation), "
-              "%d x %d steps x batch %d per child; root ViT hidden %d, %d layers, %dx%d; backend %s\n",
+              "%d x %d steps x batch %d per child; root ViT hidden %d, %d layers, %dx%d; backend %s; %d rank%s (%s)\n",
               c.baseline ? " (baseline: each task alone)" : "", evo->tasks().size(), c.task_iterations,
               c.children_per_task, c.parallel_slots, c.validations, c.steps_per_validation, c.batch_size,
-              c.root.hidden, c.root.layers, c.root.image_size, c.root.image_size, backend.describe().c_str());
+              c.root.hidden, c.root.layers, c.root.image_size, c.root.image_size, backend.describe().c_str(),
+              comm.size(), comm.size() == 1 ? "" : "s", comm.name().c_str());
   if (output.empty()) std::printf("no --output: nothing is checkpointed\n");
   std::fflush(stdout);
 
   auto save = [&] {
     const auto t0 = std::chrono::steady_clock::now();
     const std::string path = checkpoint_path(output, evo->generations_done());
-    write_checkpoint(path, *evo, run, {}, progress_printer("writing checkpoint"));
-    prune_checkpoints(output, keep);
+    ParallelIo io;
+    io.rank = comm.rank();
+    io.size = comm.size();
+#if MUNET_MPI
+    if (auto* mpi = dynamic_cast<MpiCommunicator*>(&comm)) io.comm = mpi->comm();
+#endif
+    io.writer_of = [&](ComponentId id) { return evo->pool().at(id).home; };
+    write_checkpoint(path, *evo, run, io, progress_printer("writing checkpoint"));
+    if (comm.rank() == 0) prune_checkpoints(output, keep);
     std::printf("  checkpoint %s (%lld/%lld generations, %.2f s)\n", path.c_str(), (long long)evo->generations_done(),
                 (long long)evo->total_generations(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
@@ -243,7 +290,12 @@ int evolve_command(int argc, char** argv) {
   while (!evo->done() && (max_generations == 0 || ran < max_generations)) {
     evo->step();
     ++ran;
-    if (!output.empty() && (evo->generations_done() % every == 0 || evo->done() || ran == max_generations)) save();
+    const bool stop = comm.any(stop_requested()) && !evo->done();  // every rank stops after the same generation
+    if (!output.empty() && (evo->generations_done() % every == 0 || evo->done() || ran == max_generations || stop))
+      save();
+    if (stop)
+      return report_stop(output.empty() ? "" : checkpoint_path(output, evo->generations_done()),
+                         evo->generations_done(), evo->total_generations());
   }
   if (!evo->done()) {
     std::printf("stopped after %lld generations (--max-generations); %lld of %lld done. Run the same command "
@@ -254,11 +306,12 @@ int evolve_command(int argc, char** argv) {
   std::cout << "\nfinal:\n";
   evo->print_table(std::cout);
   const std::string genealogy = vm["genealogy"].as<std::string>();
-  if (!genealogy.empty()) {
+  if (!genealogy.empty() && comm.rank() == 0) {
     write_genealogy_csv(genealogy, *evo);
     std::cout << "genealogy of " << evo->models().size() << " models written to " << genealogy << std::endl;
   }
   return 0;
 }
 
+}  // namespace
 }  // namespace munet::app

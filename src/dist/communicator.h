@@ -23,6 +23,10 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int size() const = 0;
   virtual std::string name() const = 0;
+  // This rank among the ranks on its node, and how many there are (threads and GPUs are shared
+  // among them: device = local rank mod visible devices).
+  virtual int local_rank() const { return 0; }
+  virtual int local_size() const { return 1; }
 
   // Every rank's bytes, in rank order (collective).
   virtual std::vector<std::string> allgather(const std::string& mine) = 0;

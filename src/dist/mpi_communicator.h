@@ -15,6 +15,8 @@ class MpiCommunicator : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string name() const override { return "mpi"; }
+  int local_rank() const override { return local_rank_; }
+  int local_size() const override { return local_size_; }
   std::vector<std::string> allgather(const std::string& mine) override;
   void broadcast(std::string& data, int root) override;
   bool any(bool flag) override;
@@ -23,7 +25,7 @@ class MpiCommunicator : public Communicator {
   MPI_Comm comm() const { return MPI_COMM_WORLD; }
 
  private:
-  int rank_ = 0, size_ = 1;
+  int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
 };
 
 }  // namespace munet
