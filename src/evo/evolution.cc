@@ -246,6 +246,29 @@ void Evolution::score_child(ModelRecord& child, int task) {
   child.score = score(child.quality, child.accounted_params, child.flops, st_.score);
 }
 
+std::vector<int> Evolution::assign_children(const std::vector<ModelRecord>& children, int task) const {
+  // Longest job first onto the least loaded rank; cost: forward FLOPs per image (training steps
+  // and batch are the same for every child). Ties go to the lower slot and the lower rank.
+  const int ranks = comm_->size();
+  std::vector<int> trainer(children.size(), 0);
+  if (ranks == 1) return trainer;
+  std::vector<std::pair<double, size_t>> cost;
+  for (size_t k = 0; k < children.size(); ++k)
+    cost.emplace_back(route_flops(pool_, children[k].route,
+                                  model_shape(st_.config.root, children[k].hparams, tasks_[task].num_classes)),
+                      k);
+  std::sort(cost.begin(), cost.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::vector<double> load(size_t(ranks), 0.0);
+  for (const auto& [c, k] : cost) {
+    const size_t r = size_t(std::min_element(load.begin(), load.end()) - load.begin());
+    trainer[k] = int(r);
+    load[r] += c;
+  }
+  return trainer;
+}
+
 void Evolution::fetch(const std::map<ComponentId, std::set<int>>& needs) {
   // Every rank walks the same list in the same order, so sends and receives pair up.
   std::vector<Transfer> sends, receives;
@@ -331,26 +354,27 @@ void Evolution::run_generation(int task, int iteration, int g) {
     child.slot = slot;
   }
   turn.seed_start = sampler.seed_start();
-  // 2. Slot k is trained by rank k mod ranks, the home of the child's new components; that rank
-  // fetches the shared components and the clone or resize sources it lacks.
+  // 2. Each child goes to a rank (balanced by its training cost), the home of its new
+  // components; that rank fetches the shared components and clone or resize sources it lacks.
   const int ranks = comm_->size(), me = comm_->rank();
   const int64_t sent_before = comm_->bytes_sent();
+  const std::vector<int> trainer = assign_children(children, task);
   std::map<ComponentId, std::set<int>> needs;
   for (size_t k = 0; k < children.size(); ++k)
     for (ComponentId id : children[k].route) {
       PoolComponent& e = pool_.at(id);
       if (!pool_.pending(id)) {
-        needs[id].insert(int(k) % ranks);
+        needs[id].insert(trainer[k]);
         continue;
       }
-      e.home = int(k) % ranks;
-      if (e.recipe.source >= 0) needs[e.recipe.source].insert(int(k) % ranks);
+      e.home = trainer[k];
+      if (e.recipe.source >= 0) needs[e.recipe.source].insert(trainer[k]);
     }
   fetch(needs);
   // 3. Each rank trains its children, one after another, on the generation's data stream.
   std::string results;
   for (size_t k = 0; k < children.size(); ++k) {
-    if (int(k) % ranks != me) continue;
+    if (trainer[k] != me) continue;
     ModelRecord& child = children[k];
     for (ComponentId id : child.route)
       if (pool_.pending(id)) pool_.make_new(id);
@@ -359,10 +383,9 @@ void Evolution::run_generation(int task, int iteration, int g) {
   }
   // 4. Every rank learns every result; new components are now held by their home ranks.
   const std::vector<std::string> all = share(results, sent_before);
-  for (int r = 0; r < ranks; ++r) {
-    size_t at = 0;
-    for (size_t k = size_t(r); k < children.size(); k += size_t(ranks)) read_result(all[size_t(r)], at, children[k]);
-  }
+  std::vector<size_t> at(size_t(ranks), 0);
+  for (size_t k = 0; k < children.size(); ++k)
+    read_result(all[size_t(trainer[k])], at[size_t(trainer[k])], children[k]);
   for (ModelRecord& child : children) {
     for (size_t i = 0; i < child.route.size(); ++i)
       if (child.route_trainable[i]) {
@@ -405,8 +428,14 @@ void Evolution::run_generation(int task, int iteration, int g) {
     if (comm_->size() > 1) {  // traffic and the pool memory each rank held
       int64_t sent = 0;
       std::string held;
-      for (const RankStats& r : rank_stats_) sent += r.bytes_sent, held += cat(held.empty() ? "" : "/", r.resident_bytes >> 20);
-      *log_ << cat(", moved ", sent >> 20, " MiB, held ", held, " MiB per rank");
+      char mb[32];
+      for (const RankStats& r : rank_stats_) {
+        sent += r.bytes_sent;
+        std::snprintf(mb, sizeof mb, "%s%.2f", held.empty() ? "" : "/", r.resident_bytes / 1e6);
+        held += mb;
+      }
+      std::snprintf(mb, sizeof mb, "%.2f", sent / 1e6);
+      *log_ << ", moved " << mb << " MB, held " << held << " MB per rank";
     }
     *log_ << std::endl;
   }
@@ -431,7 +460,7 @@ void Evolution::finish_turn(int task) {
   pool_.keep_only(used);
   // Test accuracy of every task's best model. A best model's components are locked and never
   // change, so one evaluation holds for as long as it stays its task's best.
-  // Task t is evaluated by rank t mod ranks, which fetches the route.
+  // Every rank evaluates its share of the test batches (see evaluate) of every model to test.
   const int ranks = comm_->size(), me = comm_->rank();
   const int64_t sent_before = comm_->bytes_sent();
   std::vector<size_t> pending;
@@ -439,27 +468,30 @@ void Evolution::finish_turn(int task) {
   for (size_t t = 0; t < tasks_.size(); ++t) {
     if (st_.best[t] == kNoModel || st_.models.at(st_.best[t]).test_accuracy >= 0) continue;
     pending.push_back(t);
-    for (ComponentId id : st_.models.at(st_.best[t]).route) needs[id].insert(int(t) % ranks);
+    for (ComponentId id : st_.models.at(st_.best[t]).route)
+      for (int r = 0; r < ranks; ++r) needs[id].insert(r);
   }
   if (!pending.empty()) {
     fetch(needs);
     std::string mine;
     for (size_t t : pending) {
-      if (int(t) % ranks != me) continue;
-      ModelRecord& m = st_.models.at(st_.best[t]);
+      const ModelRecord& m = st_.models.at(st_.best[t]);
       Network net(backend_, model_shape(st_.config.root, m.hparams, tasks_[t].num_classes), route_steps(m, false));
-      const double accuracy =
-          evaluate(backend_, net, tasks_[t].test, 0, st_.config.eval_batch_size, host_pool_).accuracy;
-      mine.append(reinterpret_cast<const char*>(&accuracy), sizeof accuracy);
+      const int64_t correct =
+          evaluate(backend_, net, tasks_[t].test, 0, st_.config.eval_batch_size, host_pool_, me, ranks).correct;
+      mine.append(reinterpret_cast<const char*>(&correct), sizeof correct);
     }
     const std::vector<std::string> all = share(mine, sent_before);
-    std::vector<size_t> at(size_t(ranks), 0);
-    for (size_t t : pending) {
-      const std::string& from = all[t % size_t(ranks)];
-      size_t& pos = at[t % size_t(ranks)];
-      MUNET_CHECK(pos + sizeof(double) <= from.size(), "rank ", me, ": missing test accuracy of task ", t);
-      std::memcpy(&st_.models.at(st_.best[t]).test_accuracy, from.data() + pos, sizeof(double));
-      pos += sizeof(double);
+    for (size_t i = 0; i < pending.size(); ++i) {
+      int64_t correct = 0;
+      for (const std::string& from : all) {
+        MUNET_CHECK(from.size() == pending.size() * sizeof(int64_t), "rank ", me, ": short test counts");
+        int64_t c = 0;
+        std::memcpy(&c, from.data() + i * sizeof c, sizeof c);
+        correct += c;
+      }
+      const ImageSet& test = tasks_[pending[i]].test;
+      st_.models.at(st_.best[pending[i]]).test_accuracy = test.size > 0 ? double(correct) / double(test.size) : 0.0;
     }
     evict();
   }

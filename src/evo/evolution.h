@@ -11,11 +11,12 @@
 // two generations (EvolutionState plus the layer pool) is all a checkpoint needs to continue
 // bit-identically.
 //
-// Ranks: every rank samples every child alike (so ids and routes agree), slot s is trained by
-// rank s mod ranks, which first fetches the frozen components and clone sources it lacks from
-// their home ranks; results are gathered so every rank prunes and scores alike. New components
-// stay on the rank that trained them (their home); fetched ones are dropped after the
-// generation. Nothing depends on the number of ranks but where parameters are held.
+// Ranks: every rank samples every child alike (so ids and routes agree); each child is trained
+// by one rank (children balanced by training cost), which first fetches the frozen components
+// and clone sources it lacks from their home ranks; results are gathered so every rank prunes
+// and scores alike. New components stay on the rank that trained them (their home); fetched ones
+// are dropped after the generation. Test accuracy is computed by all ranks together. Nothing
+// depends on the number of ranks but where parameters are held and who computes what.
 #pragma once
 #include <functional>
 #include <iosfwd>
@@ -168,6 +169,8 @@ class Evolution {
   std::vector<ModelId> turn_models() const;
   void train_child(ModelRecord& child, int task, uint64_t data_seed);
   void score_child(ModelRecord& child, int task);
+  // The rank that trains each child of a generation (the same on every rank).
+  std::vector<int> assign_children(const std::vector<ModelRecord>& children, int task) const;
   // Makes each (component, rank) pair resident on that rank, sent from the component's home.
   void fetch(const std::map<ComponentId, std::set<int>>& needs);
   // Drops the parameters of components this rank holds but is not home to.

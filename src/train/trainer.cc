@@ -81,14 +81,15 @@ void TrainConfig::validate() const {
 }
 
 EvalResult evaluate(Backend& backend, Network& net, const ImageSet& set, int64_t max_examples,
-                    int batch_size, ThreadPool& host_pool) {
+                    int batch_size, ThreadPool& host_pool, int part, int parts) {
+  MUNET_CHECK(parts >= 1 && part >= 0 && part < parts, "evaluation part ", part, " of ", parts);
   const int64_t n = max_examples > 0 ? std::min(set.size, max_examples) : set.size;
   const int image_size = net.config().image_size;
   EvalResult r;
   int64_t correct = 0;
   std::vector<int64_t> idx;
   std::unique_ptr<Batch> batch;
-  for (int64_t start = 0; start < n; start += batch_size) {
+  for (int64_t start = int64_t(part) * batch_size; start < n; start += int64_t(parts) * batch_size) {
     const int count = int(std::min<int64_t>(batch_size, n - start));
     if (!batch || batch->host_labels.dim(0) != count) batch = std::make_unique<Batch>(backend, count, image_size);
     idx.resize(count);
@@ -99,6 +100,7 @@ EvalResult evaluate(Backend& backend, Network& net, const ImageSet& set, int64_t
     correct += s.correct;
   }
   r.examples = n;
+  r.correct = correct;
   if (n > 0) {
     r.accuracy = double(correct) / double(n);
     r.loss /= double(n);

@@ -38,6 +38,7 @@ struct EvalResult {
   double accuracy = 0.0;
   double loss = 0.0;  // mean cross-entropy
   int64_t examples = 0;
+  int64_t correct = 0;
 };
 
 struct ValidationRecord {
@@ -55,9 +56,11 @@ struct TrainResult {
   std::vector<double> losses;  // mean training loss of every step
 };
 
-// Evaluates on the first min(set.size, max_examples) images (max_examples <= 0: all).
+// Evaluates on the first min(set.size, max_examples) images (max_examples <= 0: all). With
+// parts > 1, only batches b with b mod parts == part (ranks sharing one evaluation: each batch is
+// computed as it would be alone, so summed `correct` counts do not depend on the split).
 EvalResult evaluate(Backend& backend, Network& net, const ImageSet& set, int64_t max_examples,
-                    int batch_size, ThreadPool& host_pool);
+                    int batch_size, ThreadPool& host_pool, int part = 0, int parts = 1);
 
 // Trains the network's trainable components on task.train, validating on task.validation.
 // Progress lines go to `progress` when it is not null.

@@ -28,7 +28,7 @@ same() {  # same A B WHAT: final checkpoints bit-identical (timings excluded)
 "$munet" "${run[@]}" --output one > one.log
 "${mpi[@]}" -n 2 "$munet" "${run[@]}" --output two > two.log
 grep -q "2 ranks (mpi)" two.log || fail "2-rank run did not run on 2 ranks: $(head -5 two.log)"
-grep -q "moved [0-9]* MiB, held [0-9]*/[0-9]* MiB per rank" two.log || fail "no traffic/memory figures"
+grep -q "moved [0-9.]* MB, held [0-9.]*/[0-9.]* MB per rank" two.log || fail "no traffic/memory figures"
 same one two "2 ranks"
 "${mpi[@]}" -n 3 "$munet" "${run[@]}" --output three > three.log
 same one three "3 ranks"
