@@ -31,6 +31,7 @@ MpiCommunicator::MpiCommunicator() {
   if (!initialized) {
     int provided = 0;
     MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+    owns_mpi_ = true;
   }
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
@@ -46,7 +47,7 @@ MpiCommunicator::MpiCommunicator() {
 MpiCommunicator::~MpiCommunicator() {
   int finalized = 0;
   MPI_Finalized(&finalized);
-  if (!finalized) MPI_Finalize();
+  if (owns_mpi_ && !finalized) MPI_Finalize();
 }
 
 std::vector<std::string> MpiCommunicator::allgather(const std::string& mine) {

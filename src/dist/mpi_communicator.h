@@ -9,7 +9,7 @@ namespace munet {
 
 class MpiCommunicator : public Communicator {
  public:
-  // Initialises MPI if the process has not; finalises it on destruction.
+  // Initialises MPI if the process has not, and then finalises it on destruction.
   MpiCommunicator();
   ~MpiCommunicator() override;
   int rank() const override { return rank_; }
@@ -26,6 +26,7 @@ class MpiCommunicator : public Communicator {
 
  private:
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  bool owns_mpi_ = false;
 };
 
 }  // namespace munet
