@@ -7,10 +7,17 @@
 #include <algorithm>
 #include <chrono>
 
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
 #include "io/hdf5_handles.h"
 
 namespace munet::h5 {
 namespace {
+
+constexpr int64_t kLongestRead = int64_t(32) << 20;  // bytes in one pread at most
+constexpr int64_t kDirectAlign = 4096;                // O_DIRECT offsets, lengths and buffers
 
 // True when the file stores data at the addresses HDF5 reports (no user block before it).
 bool addresses_are_offsets(hid_t dataset) {
@@ -75,8 +82,19 @@ bool RawChunkReads::add(hid_t dataset, float* dest, const Where& w) {
   for (hsize_t d : dims) total *= d;
   if (covered != total) return false;  // chunks missing (never written): let HDF5 decide
   std::lock_guard<std::mutex> lock(mutex_);
-  for (const Read& r : planned) queued_ += r.bytes;
-  queue_.insert(queue_.end(), planned.begin(), planned.end());
+  for (const Read& r : planned) {
+    queued_ += r.bytes;
+    // A chunk that continues the last queued read in the file and in memory extends it: fewer,
+    // longer reads (chunks and datasets are allocated in order, so most of a component is one).
+    Read* last = queue_.empty() ? nullptr : &queue_.back();
+    if (last && last->file_offset + last->bytes == r.file_offset &&
+        reinterpret_cast<char*>(last->dest) + last->bytes == reinterpret_cast<char*>(r.dest) &&
+        last->bytes + r.bytes <= kLongestRead) {
+      last->bytes += r.bytes;
+      continue;
+    }
+    queue_.push_back(r);
+  }
   objects_.push_back(w.object);
   wake_.notify_all();
   return true;
@@ -86,6 +104,7 @@ RawChunkReads::RawChunkReads(const std::string& path, int threads) : path_(path)
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   MUNET_CHECK(fd_ >= 0, path, ": cannot open for reading parameters");
   ::posix_fadvise(fd_, 0, 0, POSIX_FADV_SEQUENTIAL);
+  direct_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECT);  // -1 where unsupported
   for (int t = 0; t < std::max(1, threads); ++t) threads_.emplace_back([this] { work(); });
 }
 
@@ -96,7 +115,32 @@ int64_t RawChunkReads::bytes() const {
   return queued_;
 }
 
+int64_t RawChunkReads::read_one(const Read& r, std::unique_ptr<char, void (*)(void*)>& bounce) const {
+  char* to = reinterpret_cast<char*>(r.dest);
+  if (direct_fd_ >= 0) {  // the covering aligned range into the bounce buffer, then into place
+    const int64_t begin = r.file_offset / kDirectAlign * kDirectAlign;
+    const int64_t end = (r.file_offset + r.bytes + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
+    if (!bounce) bounce.reset(static_cast<char*>(std::aligned_alloc(kDirectAlign, size_t(kLongestRead + 2 * kDirectAlign))));
+    int64_t have = 0;
+    ssize_t k = 1;
+    while (bounce && begin + have < r.file_offset + r.bytes &&
+           (k = ::pread(direct_fd_, bounce.get() + have, size_t(end - begin - have), off_t(begin + have))) > 0)
+      have += k;
+    if (bounce && begin + have >= r.file_offset + r.bytes) {
+      std::memcpy(to, bounce.get() + (r.file_offset - begin), size_t(r.bytes));
+      return r.bytes;
+    }
+    // Direct I/O refused (a file system without it, another alignment): buffered reads below.
+  }
+  int64_t got = 0;
+  ssize_t k = 1;
+  while (got < r.bytes && (k = ::pread(fd_, to + got, size_t(r.bytes - got), off_t(r.file_offset + got))) > 0)
+    got += k;
+  return got;
+}
+
 void RawChunkReads::work() {
+  std::unique_ptr<char, void (*)(void*)> bounce(nullptr, std::free);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] { return closing_ || failed_ || !queue_.empty(); });
@@ -104,11 +148,7 @@ void RawChunkReads::work() {
     const Read r = queue_.front();
     queue_.pop_front();
     lock.unlock();
-    char* to = reinterpret_cast<char*>(r.dest);
-    int64_t got = 0;
-    ssize_t k = 1;
-    while (got < r.bytes && (k = ::pread(fd_, to + got, size_t(r.bytes - got), off_t(r.file_offset + got))) > 0)
-      got += k;
+    const int64_t got = read_one(r, bounce);
     lock.lock();
     if (got < r.bytes && !failed_) {
       failed_ = true;
@@ -155,7 +195,8 @@ void RawChunkReads::stop() {
     if (t.joinable()) t.join();
   threads_.clear();
   if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  if (direct_fd_ >= 0) ::close(direct_fd_);
+  fd_ = direct_fd_ = -1;
 }
 
 }  // namespace munet::h5

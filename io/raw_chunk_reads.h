@@ -4,7 +4,8 @@
 // page-fault bound on one core: a multi-gigabyte checkpoint would read at well under the disk's
 // speed. Chunks that are stored raw (float32 little-endian, no filters) and land in one
 // contiguous piece of the destination are queued as HDF5 finds them, and read by pread on
-// several threads at once.
+// several threads at once, with O_DIRECT where the file system allows it: a pool of tens of
+// gigabytes then needs no second copy in the page cache (and does not evict what is there).
 #pragma once
 #include <hdf5.h>
 
@@ -12,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -52,9 +54,11 @@ class RawChunkReads {
     size_t object;  // index into objects_
   };
   void work();
+  // Reads one planned read; returns the bytes placed (fewer: the file ended early).
+  int64_t read_one(const Read& r, std::unique_ptr<char, void (*)(void*)>& bounce) const;
 
   std::string path_;
-  int fd_ = -1;
+  int fd_ = -1, direct_fd_ = -1;  // direct: O_DIRECT, past the page cache (see read_one)
   mutable std::mutex mutex_;
   std::condition_variable wake_, progressed_;
   std::deque<Read> queue_;
