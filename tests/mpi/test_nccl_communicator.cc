@@ -1,6 +1,6 @@
 // The NCCL communicator on 2 and 3 ranks: a ring exchange of two device buffers per neighbour,
-// checked on the host; host pointers are refused. Skipped (on every rank alike) where any rank
-// has no GPU, or where the build has no NCCL.
+// checked on the host; host pointers are refused. Skipped (on every rank alike) where a node has
+// fewer GPUs than ranks, or where the build has no NCCL.
 #include <gtest/gtest.h>
 #include <mpi.h>
 
@@ -16,16 +16,21 @@ namespace munet {
 namespace {
 
 #if MUNET_NCCL
-bool every_rank_has_a_gpu() {
-  int devices = 0;
-  const int mine = cudaGetDeviceCount(&devices) == cudaSuccess && devices > 0 ? 1 : 0;
+// NCCL needs a GPU of its own for each rank of a node.
+bool every_rank_has_its_own_gpu() {
+  MPI_Comm node;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  int local = 1, devices = 0;
+  MPI_Comm_size(node, &local);
+  MPI_Comm_free(&node);
+  const int mine = cudaGetDeviceCount(&devices) == cudaSuccess && devices >= local ? 1 : 0;
   int all = 0;
   MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   return all == 1;
 }
 
 TEST(NcclCommunicator, RingExchangeOfDeviceBuffers) {
-  if (!every_rank_has_a_gpu()) GTEST_SKIP() << "a rank has no CUDA device";
+  if (!every_rank_has_its_own_gpu()) GTEST_SKIP() << "fewer CUDA devices than ranks on a node";
   NcclCommunicator comm;
   const int me = comm.rank(), n = comm.size();
   const int next = (me + 1) % n, prev = (me + n - 1) % n;
