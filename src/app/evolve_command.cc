@@ -166,6 +166,7 @@ int evolve_command(int argc, char** argv) {
                      "Grows one multitask ViT system over the task list by µ2Net evolution.",
                      all, vm))
     return 0;
+  install_stop_handlers();  // SIGUSR1/SIGTERM: finish the generation, checkpoint, exit kExitStopped
   std::unique_ptr<Communicator> comm = make_communicator(vm["comm"].as<std::string>());
   if (comm->size() == 1) return evolve(vm, argc, argv, *comm);
   // Several ranks: rank 0 speaks for the job; a rank that fails says so and ends the whole job
@@ -186,7 +187,6 @@ int evolve_command(int argc, char** argv) {
 namespace {
 
 int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& comm) {
-  install_stop_handlers();  // SIGUSR1/SIGTERM: finish the generation, checkpoint, exit kExitStopped
   // Ranks on one node share its cores unless --threads says otherwise.
   const int threads = vm["threads"].as<int>() > 0 ? vm["threads"].as<int>()
                                                    : std::max(1, hardware_threads() / comm.local_size());
