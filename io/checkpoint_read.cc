@@ -226,6 +226,9 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
   for (const PoolEntryInfo& e : info.pool)
     if (shard.holds(e.id)) total += e.stored_bytes();
   h5::RawChunkReads plan(path, kReadThreads);
+  std::set<ComponentId> seen;
+  for (const PoolEntryInfo& e : info.pool)
+    MUNET_CHECK(seen.insert(e.id).second, path, ": /pool/index lists component ", e.id, " twice");
   for (const PoolEntryInfo& e : info.pool) {
     PoolComponent entry;
     entry.id = e.id;
@@ -233,7 +236,12 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
     entry.locks.insert(e.locks.begin(), e.locks.end());
     entry.home = int(e.id % shard.size);
     entry.component = read_component(file, e, ck.state.config.root, backend, path, plan, shard.holds(e.id));
-    ck.pool.restore(std::move(entry), info.next_component);
+    try {
+      ck.pool.restore(std::move(entry), info.next_component);
+    } catch (...) {
+      plan.stop();  // reads queued into `entry` must not land after it is freed
+      throw;
+    }
   }
   // What HDF5 did not read above is read by the plan's threads (see raw_chunk_reads.h).
   const int64_t unplanned = total - plan.bytes();
@@ -260,6 +268,7 @@ std::map<ComponentId, std::unique_ptr<Component>> read_components(const std::str
   std::map<ComponentId, std::unique_ptr<Component>> out;
   h5::RawChunkReads plan(path, kReadThreads);
   for (ComponentId id : ids) {
+    MUNET_CHECK(!out.count(id), path, ": component ", id, " asked for twice");
     auto it = std::find_if(info.pool.begin(), info.pool.end(), [&](const PoolEntryInfo& e) { return e.id == id; });
     MUNET_CHECK(it != info.pool.end(), path, ": /pool has no component ", id);
     out[id] = read_component(file, *it, info.state.config.root, backend, path, plan);

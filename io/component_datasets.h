@@ -35,7 +35,7 @@ void create_param_datasets(hid_t group, const std::vector<ParamSpec>& layout, co
 void write_param_values(hid_t group, const std::vector<ParamSpec>& layout, const float* flat, hid_t transfer,
                         const Where& w);
 // Reads them back into a flat buffer, checking that each dataset exists and has its shape. With
-// `plan`, datasets stored raw are only planned there (read later by plan->run) instead of read now.
+// `plan`, datasets stored raw are only planned there (read later by plan->finish) instead of read now.
 void read_param_values(hid_t group, const std::vector<ParamSpec>& layout, float* flat, const Where& w,
                        RawChunkReads* plan = nullptr);
 

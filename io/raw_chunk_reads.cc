@@ -52,7 +52,8 @@ bool RawChunkReads::add(hid_t dataset, float* dest, const Where& w) {
     if (chunk[size_t(j)] != 1) return false;
   hsize_t inner = 1;  // elements per unit of dimension k
   for (int j = k + 1; j < rank; ++j) inner *= dims[size_t(j)];
-  hsize_t chunk_elements = inner * chunk[size_t(k)];
+  const hsize_t chunk_elements = inner * chunk[size_t(k)];
+  if (chunk_elements * sizeof(float) > hsize_t(kLongestRead)) return false;  // larger than a bounce buffer
 
   Handle space(H5Dget_space(dataset), H5Sclose);
   hsize_t count = 0;

@@ -171,9 +171,9 @@ int evolve_command(int argc, char** argv) {
   if (comm->size() == 1) return evolve(vm, argc, argv, *comm);
   // Several ranks: rank 0 speaks for the job; a rank that fails says so and ends the whole job
   // (MPI_Abort), so that no rank waits forever on it.
-  if (comm->rank() != 0 && !std::freopen("/dev/null", "w", stdout)) fail("cannot silence stdout");
   const std::string who = cat("munet evolve: rank ", comm->rank(), " of ", comm->size());
   try {
+    if (comm->rank() != 0 && !std::freopen("/dev/null", "w", stdout)) fail("cannot silence stdout");
     return evolve(vm, argc, argv, *comm);
   } catch (const Error& e) {
     std::cerr << who << ": error: " << e.what() << std::endl;
@@ -222,9 +222,12 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   // Where to continue from: --resume, else the newest complete checkpoint in --output.
   std::string resume = vm["resume"].as<std::string>();
   if (resume.empty() && !output.empty()) {
-    std::vector<std::string> skipped;
-    resume = newest_checkpoint(output, &skipped);
-    for (const std::string& why : skipped) std::printf("skipping a checkpoint that does not load: %s\n", why.c_str());
+    if (comm.rank() == 0) {  // one choice for every rank (file systems may show them different views)
+      std::vector<std::string> skipped;
+      resume = newest_checkpoint(output, &skipped);
+      for (const std::string& why : skipped) std::printf("skipping a checkpoint that does not load: %s\n", why.c_str());
+    }
+    comm.broadcast(resume, 0);
   }
   std::ostream* log = comm.rank() == 0 ? &std::cout : nullptr;
   std::unique_ptr<Evolution> evo;

@@ -51,7 +51,8 @@ class Communicator {
 std::unique_ptr<Communicator> single_process_communicator();
 
 // "single", "mpi" or "nccl" (as the build allows); "auto": MPI when the process was started by
-// an MPI launcher with more than one rank, else single. Throws naming what the build lacks.
+// an MPI launcher (mpiexec, or srun with PMI/PMIx), else single. Throws naming what the build
+// lacks, or when srun started several tasks without MPI.
 std::unique_ptr<Communicator> make_communicator(const std::string& kind);
 
 // What `make_communicator` accepts in this build, e.g. "auto, single, mpi".

@@ -18,6 +18,12 @@ bool launched_by_mpi() {
   return false;
 }
 
+// Tasks of the srun step this process belongs to (1 outside one).
+int slurm_step_tasks() {
+  const char* n = std::getenv("SLURM_STEP_NUM_TASKS");
+  return n && std::getenv("SLURM_STEP_ID") ? std::atoi(n) : 1;
+}
+
 }  // namespace
 
 std::string communicator_kinds() { return MUNET_MPI ? "auto, single, mpi" : "auto, single"; }
@@ -29,6 +35,10 @@ std::unique_ptr<Communicator> make_communicator(const std::string& kind) {
     fail("--comm nccl moves parameters in GPU memory: it needs the CUDA backend, which this munet does not "
          "have yet; use --comm mpi");
   const bool mpi = kind == "mpi" || (kind == "auto" && launched_by_mpi());
+  // srun without an MPI plugin starts N copies that would each run the whole job alone.
+  MUNET_CHECK(mpi || slurm_step_tasks() <= 1, "srun started ", slurm_step_tasks(),
+              " tasks but no MPI (no PMI/PMIx in the environment): use srun --mpi=pmix (see srun --mpi=list) "
+              "or mpirun inside the allocation, or --comm single for independent runs");
   if (!mpi) return single_process_communicator();
 #if MUNET_MPI
   return std::make_unique<MpiCommunicator>();

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 
 #include "util/error.h"
 
@@ -82,18 +84,31 @@ bool MpiCommunicator::any(bool flag) {
 }
 
 void MpiCommunicator::exchange(const std::vector<Transfer>& sends, const std::vector<Transfer>& receives) {
+  for (const auto* list : {&sends, &receives})
+    for (const Transfer& t : *list)
+      MUNET_CHECK(t.peer >= 0 && t.peer < size_ && t.peer != rank_, "rank ", rank_, ": transfer with rank ", t.peer);
+  // From the first post on, a failure cannot be thrown: unwinding would free buffers that posted
+  // receives may still write. It ends the job instead, naming the rank and the call.
+  auto fatal = [&](int code, const char* call) {
+    if (code == MPI_SUCCESS) return;
+    try {
+      check_mpi(code, rank_, call);
+    } catch (const Error& e) {
+      std::fprintf(stderr, "munet: %s\n", e.what());
+    }
+    abort(1);
+  };
   std::vector<MPI_Request> requests;
+  std::vector<int> expected;  // floats per posted message (receives only; -1 for sends)
   auto post = [&](const Transfer& t, bool send) {
-    MUNET_CHECK(t.peer >= 0 && t.peer < size_ && t.peer != rank_, "rank ", rank_, ": transfer with rank ", t.peer);
     for (int64_t at = 0; at < t.count; at += kMaxMessage) {
       const int n = int(std::min(kMaxMessage, t.count - at));
       requests.emplace_back();
+      expected.push_back(send ? -1 : n);
       if (send)
-        check_mpi(MPI_Isend(t.data + at, n, MPI_FLOAT, t.peer, 0, MPI_COMM_WORLD, &requests.back()), rank_,
-                  "MPI_Isend");
+        fatal(MPI_Isend(t.data + at, n, MPI_FLOAT, t.peer, 0, MPI_COMM_WORLD, &requests.back()), "MPI_Isend");
       else
-        check_mpi(MPI_Irecv(t.data + at, n, MPI_FLOAT, t.peer, 0, MPI_COMM_WORLD, &requests.back()), rank_,
-                  "MPI_Irecv");
+        fatal(MPI_Irecv(t.data + at, n, MPI_FLOAT, t.peer, 0, MPI_COMM_WORLD, &requests.back()), "MPI_Irecv");
     }
   };
   for (const Transfer& t : receives) post(t, false);
@@ -101,7 +116,20 @@ void MpiCommunicator::exchange(const std::vector<Transfer>& sends, const std::ve
     post(t, true);
     bytes_sent_ += t.count * int64_t(sizeof(float));
   }
-  check_mpi(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE), rank_, "MPI_Waitall");
+  std::vector<MPI_Status> statuses(requests.size());
+  fatal(MPI_Waitall(int(requests.size()), requests.data(), statuses.data()), "MPI_Waitall");
+  // A shorter message than the receive expects is no MPI error, but here it means the ranks
+  // disagree about what moves: stop rather than train on half-filled parameters.
+  for (size_t i = 0; i < requests.size(); ++i) {
+    if (expected[i] < 0) continue;
+    int got = 0;
+    MPI_Get_count(&statuses[i], MPI_FLOAT, &got);
+    if (got != expected[i]) {
+      std::fprintf(stderr, "munet: rank %d: expected %d floats from rank %d, got %d (ranks out of step)\n", rank_,
+                   expected[i], statuses[i].MPI_SOURCE, got);
+      abort(1);
+    }
+  }
 }
 
 void MpiCommunicator::abort(int status) {

@@ -41,13 +41,18 @@ NcclCommunicator::~NcclCommunicator() {
 
 void NcclCommunicator::exchange(const std::vector<Transfer>& sends, const std::vector<Transfer>& receives) {
   auto on_device = [&](const Transfer& t) {
-    cudaPointerAttributes a{};
-    MUNET_CHECK(cudaPointerGetAttributes(&a, t.data) == cudaSuccess && a.type == cudaMemoryTypeDevice, "rank ",
-                rank(), ": NCCL moves GPU memory, but a transfer with rank ", t.peer, " is in host memory");
     MUNET_CHECK(t.peer >= 0 && t.peer < size() && t.peer != rank(), "rank ", rank(), ": transfer with rank ", t.peer);
+    if (t.count == 0) return;
+    cudaPointerAttributes a{};
+    const bool device = cudaPointerGetAttributes(&a, t.data) == cudaSuccess && a.type == cudaMemoryTypeDevice;
+    cudaGetLastError();  // a host pointer leaves an error that later checks must not see
+    MUNET_CHECK(device, "rank ", rank(), ": NCCL moves GPU memory, but a transfer with rank ", t.peer,
+                " is in host memory");
   };
   for (const Transfer& t : sends) on_device(t);
   for (const Transfer& t : receives) on_device(t);
+  // The buffers may have been written by kernels on other streams: let those finish first.
+  check_cuda(cudaDeviceSynchronize(), rank(), "waiting for the device before NCCL transfers");
   // One group: NCCL pairs the i-th send to a peer with the peer's i-th receive from this rank.
   check_nccl(ncclGroupStart(), rank(), "ncclGroupStart");
   for (const Transfer& t : receives)

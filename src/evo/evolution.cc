@@ -279,7 +279,9 @@ void Evolution::fetch(const std::map<ComponentId, std::set<int>>& needs) {
     for (int r : ranks) {
       if (r == e.home) continue;
       if (r == me) {
-        if (c.resident()) continue;
+        // Every copy that is not home was dropped after the last generation (evict), so the
+        // home rank, which cannot see this rank's state, is right to send.
+        MUNET_CHECK(!c.resident(), "rank ", me, ": component ", id, " is already held here");
         c.make_resident();
         receives.push_back({e.home, c.values().data<float>(), c.size()});
         if (c.has_optimizer_state()) receives.push_back({e.home, c.velocity().data<float>(), c.size()});
@@ -379,6 +381,8 @@ void Evolution::run_generation(int task, int iteration, int g) {
     for (ComponentId id : child.route)
       if (pool_.pending(id)) pool_.make_new(id);
     train_child(child, task, data_seed);
+    for (size_t i = 0; i < child.route.size(); ++i)
+      if (child.route_trainable[i]) pool_.component(child.route[i]).drop_grad();
     append_result(results, child);
   }
   // 4. Every rank learns every result; new components are now held by their home ranks.

@@ -56,6 +56,8 @@ class Component {
   void release();
   // For shells: the resident copy has been trained (it now has a momentum buffer).
   void mark_trained();
+  // Frees the gradient buffer (a trained component keeps only parameters and momentum).
+  void drop_grad() { grad_ = Tensor(); }
 
   // The parameters; throws for a shell.
   Tensor& values();

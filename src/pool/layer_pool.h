@@ -38,7 +38,7 @@ struct PoolComponent {
   int owner = kRootTask;   // the task that created it (kRootTask: the root model)
   std::set<int> locks;     // tasks whose best model routes through it
   int home = 0;            // the rank that holds its parameters
-  Recipe recipe;           // until made resident for the first time
+  Recipe recipe;           // during the generation that made it (cleared on every rank after)
   std::unique_ptr<Component> component;
 };
 
