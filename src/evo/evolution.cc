@@ -269,25 +269,27 @@ std::vector<int> Evolution::assign_children(const std::vector<ModelRecord>& chil
   return trainer;
 }
 
-void Evolution::fetch(const std::map<ComponentId, std::set<int>>& needs) {
+void Evolution::fetch(const Needs& needs) {
   // Every rank walks the same list in the same order, so sends and receives pair up.
   std::vector<Transfer> sends, receives;
   const int me = comm_->rank();
   for (const auto& [id, ranks] : needs) {
     PoolComponent& e = pool_.at(id);
     Component& c = *e.component;
-    for (int r : ranks) {
+    for (const auto& [r, with_momentum] : ranks) {
       if (r == e.home) continue;
+      // The home's momentum buffer exists exactly when every rank's shell says it does.
+      const bool momentum = with_momentum && c.has_optimizer_state();
       if (r == me) {
         // Every copy that is not home was dropped after the last generation (evict), so the
         // home rank, which cannot see this rank's state, is right to send.
         MUNET_CHECK(!c.resident(), "rank ", me, ": component ", id, " is already held here");
-        c.make_resident();
+        c.make_resident(momentum);
         receives.push_back({e.home, c.values().data<float>(), c.size()});
-        if (c.has_optimizer_state()) receives.push_back({e.home, c.velocity().data<float>(), c.size()});
+        if (momentum) receives.push_back({e.home, c.velocity().data<float>(), c.size()});
       } else if (e.home == me) {
         sends.push_back({r, c.values().data<float>(), c.size()});
-        if (c.has_optimizer_state()) sends.push_back({r, c.velocity().data<float>(), c.size()});
+        if (momentum) sends.push_back({r, c.velocity().data<float>(), c.size()});
       }
     }
   }
@@ -361,16 +363,16 @@ void Evolution::run_generation(int task, int iteration, int g) {
   const int ranks = comm_->size(), me = comm_->rank();
   const int64_t sent_before = comm_->bytes_sent();
   const std::vector<int> trainer = assign_children(children, task);
-  std::map<ComponentId, std::set<int>> needs;
+  Needs needs;  // frozen route components without momentum; clone sources with it
   for (size_t k = 0; k < children.size(); ++k)
     for (ComponentId id : children[k].route) {
       PoolComponent& e = pool_.at(id);
       if (!pool_.pending(id)) {
-        needs[id].insert(trainer[k]);
+        needs[id][trainer[k]] |= false;
         continue;
       }
       e.home = trainer[k];
-      if (e.recipe.source >= 0) needs[e.recipe.source].insert(trainer[k]);
+      if (e.recipe.source >= 0) needs[e.recipe.source][trainer[k]] |= e.recipe.kind == Recipe::Clone;
     }
   fetch(needs);
   // 3. Each rank trains its children, one after another, on the generation's data stream.
@@ -468,12 +470,12 @@ void Evolution::finish_turn(int task) {
   const int ranks = comm_->size(), me = comm_->rank();
   const int64_t sent_before = comm_->bytes_sent();
   std::vector<size_t> pending;
-  std::map<ComponentId, std::set<int>> needs;
+  Needs needs;
   for (size_t t = 0; t < tasks_.size(); ++t) {
     if (st_.best[t] == kNoModel || st_.models.at(st_.best[t]).test_accuracy >= 0) continue;
     pending.push_back(t);
     for (ComponentId id : st_.models.at(st_.best[t]).route)
-      for (int r = 0; r < ranks; ++r) needs[id].insert(r);
+      for (int r = 0; r < ranks; ++r) needs[id][r] |= false;
   }
   if (!pending.empty()) {
     fetch(needs);

@@ -171,8 +171,10 @@ class Evolution {
   void score_child(ModelRecord& child, int task);
   // The rank that trains each child of a generation (the same on every rank).
   std::vector<int> assign_children(const std::vector<ModelRecord>& children, int task) const;
+  // Per component, the ranks that need it and whether with its momentum (clone sources).
+  using Needs = std::map<ComponentId, std::map<int, bool>>;
   // Makes each (component, rank) pair resident on that rank, sent from the component's home.
-  void fetch(const std::map<ComponentId, std::set<int>>& needs);
+  void fetch(const Needs& needs);
   // Drops the parameters of components this rank holds but is not home to.
   void evict();
   // Gathers every rank's `mine`, and the traffic and memory figures since `sent_before`.

@@ -100,15 +100,15 @@ std::unique_ptr<Component> Component::shell(std::string name, ComponentKind kind
   return c;
 }
 
-void Component::make_resident() {
+void Component::make_resident(bool with_optimizer_state) {
   if (resident()) return;
   values_ = backend_->empty({size_}, dtype_);
-  if (shell_optimizer_state_) velocity_ = backend_->empty({size_}, dtype_);
+  if (shell_optimizer_state_ && with_optimizer_state) velocity_ = backend_->empty({size_}, dtype_);
 }
 
 void Component::release() {
   if (!resident()) return;
-  shell_optimizer_state_ = velocity_.defined();
+  shell_optimizer_state_ = shell_optimizer_state_ || velocity_.defined();
   values_ = grad_ = velocity_ = Tensor();
 }
 

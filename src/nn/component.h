@@ -50,9 +50,11 @@ class Component {
   DType dtype() const { return dtype_; }
 
   bool resident() const { return values_.defined(); }
-  // A shell gets (unspecified) parameters, and a momentum buffer when it has optimizer state.
-  void make_resident();
-  // Frees the parameters, gradient and momentum: the component becomes a shell.
+  // A shell gets (unspecified) parameters, and a momentum buffer when it has optimizer state and
+  // `with_optimizer_state` asks for it (a copy used only frozen needs none).
+  void make_resident(bool with_optimizer_state);
+  // Frees the parameters, gradient and momentum: the component becomes a shell. Whether it has
+  // optimizer state is remembered (a copy held without it does not forget the original's).
   void release();
   // For shells: the resident copy has been trained (it now has a momentum buffer).
   void mark_trained();
