@@ -295,6 +295,9 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
     evo->step();
     ++ran;
     const bool stop = comm.any(stop_requested()) && !evo->done();  // every rank stops after the same generation
+    if (stop)  // and names the same signal, whichever rank it reached
+      for (const std::string& sig : comm.allgather(std::to_string(stop_signal())))
+        if (std::stoi(sig) != 0) adopt_stop_signal(std::stoi(sig));
     if (!output.empty() && (evo->generations_done() % every == 0 || evo->done() || ran == max_generations || stop))
       save();
     if (stop)

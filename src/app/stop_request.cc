@@ -30,6 +30,11 @@ void install_stop_handlers() {
 
 bool stop_requested() { return g_stop_signal.load() != 0; }
 
+void adopt_stop_signal(int sig) {
+  int none = 0;
+  g_stop_signal.compare_exchange_strong(none, sig);
+}
+
 int stop_signal() { return g_stop_signal.load(); }
 
 const char* stop_signal_name() {

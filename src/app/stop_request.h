@@ -27,6 +27,10 @@ void install_stop_handlers();
 // Whether SIGUSR1 or SIGTERM arrived since install_stop_handlers(). Cheap; call it often.
 bool stop_requested();
 
+// Takes another rank's stop signal as this process's own, when none came here (so that every
+// rank reports and exits alike).
+void adopt_stop_signal(int sig);
+
 // The first stop signal's number and name ("SIGUSR1", "SIGTERM"); 0 and "" when none came.
 int stop_signal();
 const char* stop_signal_name();
