@@ -98,12 +98,12 @@ EvalResult evaluate(Backend& backend, Network& net, const ImageSet& set, int64_t
     const LossStats s = backend.softmax_cross_entropy(net.forward(batch->images), batch->labels, nullptr, 0);
     r.loss += s.loss_sum;
     correct += s.correct;
+    r.examples += count;
   }
-  r.examples = n;
   r.correct = correct;
-  if (n > 0) {
-    r.accuracy = double(correct) / double(n);
-    r.loss /= double(n);
+  if (r.examples > 0) {
+    r.accuracy = double(correct) / double(r.examples);
+    r.loss /= double(r.examples);
   }
   return r;
 }

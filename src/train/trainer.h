@@ -58,7 +58,8 @@ struct TrainResult {
 
 // Evaluates on the first min(set.size, max_examples) images (max_examples <= 0: all). With
 // parts > 1, only batches b with b mod parts == part (ranks sharing one evaluation: each batch is
-// computed as it would be alone, so summed `correct` counts do not depend on the split).
+// computed as it would be alone, so summed `correct` counts do not depend on the split); the
+// result then covers that part's examples.
 EvalResult evaluate(Backend& backend, Network& net, const ImageSet& set, int64_t max_examples,
                     int batch_size, ThreadPool& host_pool, int part = 0, int parts = 1);
 
