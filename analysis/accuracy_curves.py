@@ -11,7 +11,6 @@ model's row (only those models have one), so the test curve has a point per turn
 
   accuracy_curves.py CHECKPOINT --out accuracy.png
 """
-import argparse
 import os
 import sys
 
@@ -97,9 +96,7 @@ def plot(ck, path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", help="checkpoint file, or a run folder (its newest complete checkpoint)")
+    ap = checkpoint_data.parser(__doc__)
     ap.add_argument("--out", default="accuracy.png", help="PNG to write (default: accuracy.png)")
     a = ap.parse_args()
     print(plot(checkpoint_data.load(a.checkpoint), a.out))

@@ -10,7 +10,6 @@ It reads /pool/index and the best models' routes from /models.
 
   architecture.py CHECKPOINT --out architecture.png
 """
-import argparse
 import os
 import re
 import sys
@@ -134,9 +133,7 @@ def plot(ck, path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", help="checkpoint file, or a run folder (its newest complete checkpoint)")
+    ap = checkpoint_data.parser(__doc__)
     ap.add_argument("--out", default="architecture.png", help="PNG to write (default: architecture.png)")
     a = ap.parse_args()
     print(plot(checkpoint_data.load(a.checkpoint), a.out))

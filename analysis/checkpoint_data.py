@@ -7,6 +7,7 @@ promises is refused with an error naming the file and the object. It also holds 
 tools derive from the /models table: turns, each task's best model after each turn, and the
 size of every component that was ever on a route (to rebuild the pool as tasks were added).
 """
+import argparse
 import glob
 import math
 import os
@@ -458,6 +459,14 @@ def resolve(path: str) -> str:
     if not os.path.exists(path):
         raise CheckpointError("%s: no such checkpoint file or run folder" % path)
     return path
+
+
+def parser(doc):
+    """An argument parser for a tool whose module docstring is `doc`, with its CHECKPOINT argument."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint", help="checkpoint file, or a run folder (its newest complete checkpoint)")
+    return ap
 
 
 def cli(main):

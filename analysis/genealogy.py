@@ -8,7 +8,6 @@ transfer) and which mutations paid off. It reads /models (parent, mutation lists
 
   genealogy.py CHECKPOINT --task TASK [--model ID] --out genealogy.png   (the chain as text on stdout)
 """
-import argparse
 import os
 import sys
 import textwrap
@@ -109,9 +108,7 @@ def plot(ck, model_id, path):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", help="checkpoint file, or a run folder (its newest complete checkpoint)")
+    ap = checkpoint_data.parser(__doc__)
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--task", help="draw this task's best model's genealogy")
     g.add_argument("--model", type=int, help="draw this model's genealogy (a /models id)")

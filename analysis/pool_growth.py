@@ -13,7 +13,6 @@ checkpoints written at those turn ends (tests/analysis checks this).
 
   pool_growth.py CHECKPOINT --out pool.png [--csv pool.csv]
 """
-import argparse
 import csv
 import os
 import sys
@@ -123,9 +122,7 @@ def plot(ck, path, rows=None):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", help="checkpoint file, or a run folder (its newest complete checkpoint)")
+    ap = checkpoint_data.parser(__doc__)
     ap.add_argument("--out", default="pool.png", help="PNG to write (default: pool.png)")
     ap.add_argument("--csv", metavar="FILE", help="also write the values as CSV")
     a = ap.parse_args()

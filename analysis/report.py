@@ -9,7 +9,6 @@ analysis/README.md).
 
   report.py CHECKPOINT_OR_RUN_FOLDER --out DIR
 """
-import argparse
 import html
 import os
 import re
@@ -111,9 +110,7 @@ def make(ck, out):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", help="checkpoint file, or a run folder (its newest complete checkpoint)")
+    ap = checkpoint_data.parser(__doc__)
     ap.add_argument("--out", required=True, help="report folder to write (created if missing)")
     a = ap.parse_args()
     ck = checkpoint_data.load(a.checkpoint)

@@ -9,7 +9,6 @@ parameters in components it owns); `owned_params` the part of it on the best mod
 
   results_table.py CHECKPOINT [--markdown FILE] [--csv FILE]   (Markdown to stdout by default)
 """
-import argparse
 import csv
 import io
 import os
@@ -77,9 +76,7 @@ def write(ck, markdown_path=None, csv_path=None):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("checkpoint", help="checkpoint file, or a run folder (its newest complete checkpoint)")
+    ap = checkpoint_data.parser(__doc__)
     ap.add_argument("--markdown", metavar="FILE", help="write the Markdown table here")
     ap.add_argument("--csv", metavar="FILE", help="write the CSV table here")
     a = ap.parse_args()
