@@ -23,14 +23,14 @@ double now_seconds() {
 // Keys that separate the random streams of one (task, iteration, generation).
 enum StreamKey : uint64_t { kSeedsKey = 1, kDatasetKey = 2, kChildKey = 3, kDataKey = 4, kInitKey = 5 };
 
-// A trained child's results as one rank sends them to the others (bit-exact).
+// Values as one rank sends them to the others (bit-exact), and read back in the same order.
 template <typename T>
 void put(std::string& out, const T& v) {
   out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 template <typename T>
 T take(const std::string& in, size_t& at) {
-  MUNET_CHECK(at + sizeof(T) <= in.size(), "truncated child result from another rank");
+  MUNET_CHECK(at + sizeof(T) <= in.size(), "truncated message from another rank");
   T v;
   std::memcpy(&v, in.data() + at, sizeof v);
   at += sizeof v;
@@ -302,15 +302,15 @@ void Evolution::evict() {
 }
 
 std::vector<std::string> Evolution::share(const std::string& mine, int64_t sent_before) {
-  const RankStats stats{comm_->bytes_sent() - sent_before, pool_.resident_bytes()};
-  std::string message(reinterpret_cast<const char*>(&stats), sizeof stats);
+  std::string message;
+  put(message, RankStats{comm_->bytes_sent() - sent_before, pool_.resident_bytes()});
   message += mine;
   std::vector<std::string> all = comm_->allgather(message);
-  rank_stats_.assign(all.size(), RankStats{});
-  for (size_t r = 0; r < all.size(); ++r) {
-    MUNET_CHECK(all[r].size() >= sizeof(RankStats), "rank ", comm_->rank(), ": short message from rank ", r);
-    std::memcpy(&rank_stats_[r], all[r].data(), sizeof(RankStats));
-    all[r].erase(0, sizeof(RankStats));
+  rank_stats_.clear();
+  for (std::string& from : all) {
+    size_t at = 0;
+    rank_stats_.push_back(take<RankStats>(from, at));
+    from.erase(0, at);
   }
   return all;
 }
@@ -485,20 +485,19 @@ void Evolution::finish_turn(int task) {
       Network net(backend_, model_shape(st_.config.root, m.hparams, tasks_[t].num_classes), route_steps(m, false));
       const int64_t correct =
           evaluate(backend_, net, tasks_[t].test, 0, st_.config.eval_batch_size, host_pool_, me, ranks).correct;
-      mine.append(reinterpret_cast<const char*>(&correct), sizeof correct);
+      put(mine, correct);
     }
     const std::vector<std::string> all = share(mine, sent_before);
+    std::vector<size_t> at(all.size(), 0);
     for (size_t i = 0; i < pending.size(); ++i) {
       int64_t correct = 0;
-      for (const std::string& from : all) {
-        MUNET_CHECK(from.size() == pending.size() * sizeof(int64_t), "rank ", me, ": short test counts");
-        int64_t c = 0;
-        std::memcpy(&c, from.data() + i * sizeof c, sizeof c);
-        correct += c;
-      }
+      for (size_t r = 0; r < all.size(); ++r) correct += take<int64_t>(all[r], at[r]);
       const ImageSet& test = tasks_[pending[i]].test;
       st_.models.at(st_.best[pending[i]]).test_accuracy = test.size > 0 ? double(correct) / double(test.size) : 0.0;
     }
+    for (size_t r = 0; r < all.size(); ++r)
+      MUNET_CHECK(at[r] == all[r].size(), "rank ", me, ": rank ", r, " sent ", all[r].size(), " bytes of test counts, ",
+                  at[r], " expected");
     evict();
   }
   if (log_) print_table(*log_);
