@@ -51,6 +51,18 @@ po::options_description evolution_options() {
   return e;
 }
 
+po::options_description gpu_evolution_options() {
+  po::options_description g("GPU evolution (with --device cuda)");
+  g.add_options()
+      ("children-per-device", po::value<int>()->default_value(4),
+       "children trained at once on the GPU, each in its own CUDA stream (small models fill the device "
+       "together); results do not depend on it")
+      ("device-cache-mb", po::value<int64_t>()->default_value(0),
+       "GPU memory for frozen pool components shared by the routes in flight, least recently used "
+       "dropped first (0: 40% of the GPU's memory)");
+  return g;
+}
+
 po::options_description evolve_output_options() {
   po::options_description o("Root and output");
   o.add_options()
@@ -156,6 +168,8 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
 int evolve_command(int argc, char** argv) {
   po::options_description all;
   all.add(common_options())
+      .add(device_options())
+      .add(gpu_evolution_options())
       .add(evolve_output_options())
       .add(checkpoint_options())
       .add(model_options())
@@ -190,7 +204,21 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   // Ranks on one node share its cores unless --threads says otherwise.
   const int threads = vm["threads"].as<int>() > 0 ? vm["threads"].as<int>()
                                                    : std::max(1, hardware_threads() / comm.local_size());
+  // The pool lives in host memory (checkpoints, ranks' shards); with a GPU, children train there.
   CpuBackend backend(threads);
+  int64_t gpu_memory = 0;
+  const DeviceSpec device = resolve_device(device_from(vm, threads, comm.local_rank()), &gpu_memory);
+  std::unique_ptr<DeviceWorkers> workers;
+  if (device.type == DeviceType::CUDA) {
+    const int n = vm["children-per-device"].as<int>();
+    MUNET_CHECK(n >= 1 && n <= 64, "--children-per-device must be in [1, 64], got ", n);
+    const int64_t cache_mb = vm["device-cache-mb"].as<int64_t>();
+    MUNET_CHECK(cache_mb >= 0, "--device-cache-mb must be >= 0, got ", cache_mb);
+    std::vector<std::unique_ptr<Backend>> backends;
+    for (int i = 0; i < n; ++i) backends.push_back(make_backend(device));
+    workers = std::make_unique<DeviceWorkers>(std::move(backends), std::max(1, threads / n),
+                                              cache_mb > 0 ? cache_mb << 20 : gpu_memory / 10 * 4);
+  }
   EvolutionConfig cfg;
   cfg.root = model_from(vm, 1);  // the class count is each task's
   cfg.task_iterations = vm["task-iterations"].as<int>();
@@ -263,12 +291,17 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
     evo = std::make_unique<Evolution>(backend, backend.pool(), cfg, std::move(tasks), log, std::move(pretrained),
                                       &comm);
   }
+  if (workers) evo->use_device(workers.get());
   const EvolutionConfig& c = evo->config();
+  const std::string backend_text =
+      workers ? cat(workers->backend(0).describe(), " x ", workers->size(), " children at once, ",
+                    workers->cache().budget() >> 20, " MiB cache; pool on ", backend.describe())
+              : backend.describe();
   std::printf("munet evolve%s: %zu tasks, %d iterations, %d children per task (%d per generation), "
               "%d x %d steps x batch %d per child; root ViT hidden %d, %d layers, %dx%d; backend %s; %d rank%s (%s)\n",
               c.baseline ? " (baseline: each task alone)" : "", evo->tasks().size(), c.task_iterations,
               c.children_per_task, c.parallel_slots, c.validations, c.steps_per_validation, c.batch_size,
-              c.root.hidden, c.root.layers, c.root.image_size, c.root.image_size, backend.describe().c_str(),
+              c.root.hidden, c.root.layers, c.root.image_size, c.root.image_size, backend_text.c_str(),
               comm.size(), comm.size() == 1 ? "" : "s", comm.name().c_str());
   if (output.empty()) std::printf("no --output: nothing is checkpointed\n");
   std::fflush(stdout);

@@ -119,6 +119,27 @@ ViTConfig model_from(const po::variables_map& vm, int num_classes) {
   return c;
 }
 
+po::options_description device_options() {
+  po::options_description d("Device");
+  d.add_options()
+      ("device", po::value<std::string>()->default_value("cpu"),
+       "where models train: cpu, cuda (under MPI: GPU local rank mod the GPUs visible) or cuda:N")
+      ("precision", po::value<std::string>()->default_value("tf32"),
+       "GPU matrix products: fp32, tf32 (tensor cores, fp32 range) or bf16 (bf16 operands, fp32 "
+       "accumulation and fp32 master weights); the CPU always computes in fp32");
+  return d;
+}
+
+DeviceSpec device_from(const po::variables_map& vm, int threads, int local_rank) {
+  DeviceSpec spec = parse_device(vm["device"].as<std::string>());
+  spec.precision = vm["precision"].as<std::string>();
+  MUNET_CHECK(spec.precision == "fp32" || spec.precision == "tf32" || spec.precision == "bf16", "--precision ",
+              spec.precision, ": expected fp32, tf32 or bf16");
+  spec.threads = threads;
+  spec.local_rank = local_rank;
+  return spec;
+}
+
 int threads_from(const po::variables_map& vm) {
   const int t = vm["threads"].as<int>();
   return t > 0 ? t : hardware_threads();

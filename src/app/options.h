@@ -5,6 +5,7 @@
 #include <boost/program_options.hpp>
 #include <string>
 
+#include "kernels/make_backend.h"
 #include "nn/vit_config.h"
 #include "train/trainer.h"
 
@@ -17,6 +18,7 @@ po::options_description train_task_options();   // munet train's task, logging a
 po::options_description model_options();
 po::options_description training_options();
 po::options_description augmentation_options();
+po::options_description device_options();       // --device, --precision
 
 // Parses argv (after the subcommand) and the --config file into vm; `positional` names the
 // options that bare arguments fill (e.g. a checkpoint file). Returns false when --help was asked
@@ -27,6 +29,8 @@ bool parse_options(int argc, char** argv, const std::string& usage, const po::op
 // The model shape from --model and its overrides, with the task's class count.
 ViTConfig model_from(const po::variables_map& vm, int num_classes);
 TrainConfig training_from(const po::variables_map& vm);
+// --device and --precision (a cuda device without an index: GPU local_rank mod the GPUs seen).
+DeviceSpec device_from(const po::variables_map& vm, int threads, int local_rank);
 // --threads, with 0 meaning all hardware threads.
 int threads_from(const po::variables_map& vm);
 

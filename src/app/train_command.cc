@@ -16,7 +16,8 @@ namespace munet::app {
 
 int train_command(int argc, char** argv) {
   po::options_description all;
-  all.add(common_options()).add(train_task_options()).add(model_options()).add(training_options()).add(augmentation_options());
+  all.add(common_options()).add(device_options()).add(train_task_options()).add(model_options()).add(training_options())
+      .add(augmentation_options());
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: munet train [options]\n"
@@ -31,7 +32,12 @@ int train_command(int argc, char** argv) {
   const TaskData task = load_task(task_name, root);
   const ViTConfig cfg = model_from(vm, task.num_classes);
   const TrainConfig tc = training_from(vm);
-  auto backend = std::make_unique<CpuBackend>(threads_from(vm));
+  const DeviceSpec device = device_from(vm, threads_from(vm), 0);
+  std::unique_ptr<Backend> backend = make_backend(device);
+  // Data preparation threads: the CPU backend's own pool, or one of their own beside a GPU.
+  std::unique_ptr<ThreadPool> own_pool;
+  if (device.type != DeviceType::CPU) own_pool = std::make_unique<ThreadPool>(threads_from(vm));
+  ThreadPool& host_pool = own_pool ? *own_pool : static_cast<CpuBackend&>(*backend).pool();
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   VitModel model = fresh_vit(*backend, cfg, tc.seed);
@@ -51,8 +57,8 @@ int train_command(int argc, char** argv) {
   std::fflush(stdout);
 
   Network net(*backend, cfg, model.route);
-  const TrainResult r = train_network(*backend, net, task, tc, backend->pool(), &std::cout);
-  const EvalResult test = evaluate(*backend, net, task.test, 0, tc.eval_batch_size, backend->pool());
+  const TrainResult r = train_network(*backend, net, task, tc, host_pool, &std::cout);
+  const EvalResult test = evaluate(*backend, net, task.test, 0, tc.eval_batch_size, host_pool);
 
   std::printf("\nresult: best validation accuracy %.2f%% at step %lld; training %s (%.0f img/s); total %s\n",
               100 * r.best_accuracy, (long long)r.best_step, format_duration(r.train_seconds).c_str(),

@@ -32,8 +32,9 @@ std::unique_ptr<Communicator> make_communicator(const std::string& kind) {
   MUNET_CHECK(kind == "auto" || kind == "single" || kind == "mpi" || kind == "nccl", "unknown communicator '",
               kind, "' (this build has: ", communicator_kinds(), ")");
   if (kind == "nccl")
-    fail("--comm nccl moves parameters in GPU memory: it needs the CUDA backend, which this munet does not "
-         "have yet; use --comm mpi");
+    fail("--comm nccl is not used by munet evolve: the pool's components are held and exchanged in host "
+         "memory, and each GPU rank copies the routes it trains to its device itself (--device cuda); "
+         "use --comm mpi");
   const bool mpi = kind == "mpi" || (kind == "auto" && launched_by_mpi());
   // srun without an MPI plugin starts N copies that would each run the whole job alone.
   MUNET_CHECK(mpi || slurm_step_tasks() <= 1, "srun started ", slurm_step_tasks(),

@@ -213,11 +213,10 @@ std::vector<RouteStep> Evolution::route_steps(const ModelRecord& m, bool with_tr
   return steps;
 }
 
-void Evolution::train_child(ModelRecord& child, int task, uint64_t data_seed) {
+void Evolution::train_child(ModelRecord& child, int task, uint64_t data_seed, int worker) {
   const EvolutionConfig& c = st_.config;
   const TaskData& data = tasks_[task];
   const ViTConfig shape = model_shape(c.root, child.hparams, data.num_classes);
-  Network net(backend_, shape, route_steps(child, true));
   TrainConfig tc;
   tc.batch_size = c.batch_size;
   tc.steps = int64_t(c.validations) * c.steps_per_validation;
@@ -232,11 +231,34 @@ void Evolution::train_child(ModelRecord& child, int task, uint64_t data_seed) {
   tc.eval_batch_size = c.eval_batch_size;
   tc.seed = data_seed;
   tc.log_every = 0;
-  const TrainResult r = train_network(backend_, net, data, tc, host_pool_, nullptr);
+  TrainResult r;
+  if (worker < 0) {
+    Network net(backend_, shape, route_steps(child, true));
+    r = train_network(backend_, net, data, tc, host_pool_, nullptr);
+  } else {
+    DeviceRoute route(*workers_, worker, pool_, child, true);
+    Network net(workers_->backend(worker), shape, route.steps());
+    r = train_network(workers_->backend(worker), net, data, tc, workers_->host_pool(worker), nullptr);
+    route.write_back();
+  }
   for (const auto& v : r.validations) child.validation_accuracies.push_back(v.result.accuracy);
   child.quality = r.best_accuracy;
   child.train_seconds = r.seconds;
   child.train_images = r.images;
+}
+
+int64_t Evolution::test_correct(const ModelRecord& m, int worker) {
+  const ViTConfig shape = model_shape(st_.config.root, m.hparams, tasks_.at(m.task).num_classes);
+  const int me = comm_->rank(), ranks = comm_->size();
+  if (worker < 0) {
+    Network net(backend_, shape, route_steps(m, false));
+    return evaluate(backend_, net, tasks_[m.task].test, 0, st_.config.eval_batch_size, host_pool_, me, ranks).correct;
+  }
+  DeviceRoute route(*workers_, worker, pool_, m, false);
+  Network net(workers_->backend(worker), shape, route.steps());
+  return evaluate(workers_->backend(worker), net, tasks_[m.task].test, 0, st_.config.eval_batch_size,
+                  workers_->host_pool(worker), me, ranks)
+      .correct;
 }
 
 void Evolution::score_child(ModelRecord& child, int task) {
@@ -375,14 +397,25 @@ void Evolution::run_generation(int task, int iteration, int g) {
       if (e.recipe.source >= 0) needs[e.recipe.source][trainer[k]] |= e.recipe.kind == Recipe::Clone;
     }
   fetch(needs);
-  // 3. Each rank trains its children, one after another, on the generation's data stream.
-  std::string results;
+  // 3. Each rank trains its children on the generation's data stream: one after another on the
+  // CPU, or several at once on a GPU's workers.
+  std::vector<size_t> mine;
   for (size_t k = 0; k < children.size(); ++k) {
     if (trainer[k] != me) continue;
-    ModelRecord& child = children[k];
-    for (ComponentId id : child.route)
+    mine.push_back(k);
+    for (ComponentId id : children[k].route)
       if (pool_.pending(id)) pool_.make_new(id);
-    train_child(child, task, data_seed);
+    if (workers_)  // host momentum buffers to receive the trained momentum (made here, not in the workers)
+      for (size_t i = 0; i < children[k].route.size(); ++i)
+        if (children[k].route_trainable[i]) pool_.component(children[k].route[i]).velocity();
+  }
+  if (workers_)
+    workers_->run(int(mine.size()), [&](int w, int i) { train_child(children[mine[size_t(i)]], task, data_seed, w); });
+  else
+    for (size_t k : mine) train_child(children[k], task, data_seed, -1);
+  std::string results;
+  for (size_t k : mine) {
+    const ModelRecord& child = children[k];
     for (size_t i = 0; i < child.route.size(); ++i)
       if (child.route_trainable[i]) pool_.component(child.route[i]).drop_grad();
     append_result(results, child);
@@ -416,6 +449,7 @@ void Evolution::run_generation(int task, int iteration, int g) {
     const ModelId id = child.id;
     st_.models[id] = std::move(child);
   }
+  if (workers_) workers_->cache().retain([&](ComponentId id) { return pool_.contains(id); });
   if (log_) {
     const ModelId top = best_of(turn_models(), task);
     int64_t done = -children_before_, remaining = 0;
@@ -443,6 +477,12 @@ void Evolution::run_generation(int task, int iteration, int g) {
       std::snprintf(mb, sizeof mb, "%.2f", sent / 1e6);
       *log_ << ", moved " << mb << " MB, held " << held << " MB per rank";
     }
+    if (workers_) {  // what the GPU cache of frozen components held and how often it had them
+      const DeviceCacheStats d = workers_->cache().stats();
+      std::snprintf(buf, sizeof buf, ", device cache %.1f MB (%lld hits, %lld uploads)", d.held_bytes / 1e6,
+                    (long long)d.hits, (long long)d.misses);
+      *log_ << buf;
+    }
     *log_ << std::endl;
   }
 }
@@ -464,6 +504,7 @@ void Evolution::finish_turn(int task) {
   for (ModelId b : st_.best)
     if (b != kNoModel) used.insert(st_.models.at(b).route.begin(), st_.models.at(b).route.end());
   pool_.keep_only(used);
+  if (workers_) workers_->cache().retain([&](ComponentId id) { return pool_.contains(id); });
   // Test accuracy of every task's best model. A best model's components are locked and never
   // change, so one evaluation holds for as long as it stays its task's best.
   // Every rank evaluates its share of the test batches (see evaluate) of every model to test.
@@ -479,14 +520,14 @@ void Evolution::finish_turn(int task) {
   }
   if (!pending.empty()) {
     fetch(needs);
+    std::vector<int64_t> correct(pending.size());
+    auto test = [&](int worker, int i) { correct[size_t(i)] = test_correct(st_.models.at(st_.best[pending[size_t(i)]]), worker); };
+    if (workers_)
+      workers_->run(int(pending.size()), test);
+    else
+      for (size_t i = 0; i < pending.size(); ++i) test(-1, int(i));
     std::string mine;
-    for (size_t t : pending) {
-      const ModelRecord& m = st_.models.at(st_.best[t]);
-      Network net(backend_, model_shape(st_.config.root, m.hparams, tasks_[t].num_classes), route_steps(m, false));
-      const int64_t correct =
-          evaluate(backend_, net, tasks_[t].test, 0, st_.config.eval_batch_size, host_pool_, me, ranks).correct;
-      put(mine, correct);
-    }
+    for (int64_t n : correct) put(mine, n);
     const std::vector<std::string> all = share(mine, sent_before);
     std::vector<size_t> at(all.size(), 0);
     for (size_t i = 0; i < pending.size(); ++i) {
@@ -533,10 +574,23 @@ void Evolution::run(const std::function<void()>& after_generation) {
 
 Tensor Evolution::logits(ModelId model, const Tensor& images) {
   const ModelRecord& m = st_.models.at(model);
-  Network net(backend_, model_shape(st_.config.root, m.hparams, tasks_.at(m.task).num_classes), route_steps(m, false));
-  const Tensor& out = net.forward(images);
-  Tensor copy = Tensor::host(out.shape(), out.dtype());
-  backend_.copy(out, copy);
+  const ViTConfig shape = model_shape(st_.config.root, m.hparams, tasks_.at(m.task).num_classes);
+  Tensor copy;
+  if (!workers_) {
+    Network net(backend_, shape, route_steps(m, false));
+    const Tensor& out = net.forward(images);
+    copy = Tensor::host(out.shape(), out.dtype());
+    backend_.copy(out, copy);
+    return copy;
+  }
+  Backend& device = workers_->backend(0);
+  DeviceRoute route(*workers_, 0, pool_, m, false);
+  Network net(device, shape, route.steps());
+  Tensor on_device = device.empty(images.shape(), images.dtype());
+  device.copy(images, on_device);
+  const Tensor& out = net.forward(on_device);
+  copy = Tensor::host(out.shape(), out.dtype());
+  device.copy(out, copy);
   return copy;
 }
 

@@ -29,6 +29,7 @@
 #include "data/dataset.h"
 #include "dist/communicator.h"
 #include "evo/child.h"
+#include "evo/device_workers.h"
 #include "evo/scoring.h"
 #include "nn/network.h"
 #include "util/thread_pool.h"
@@ -129,6 +130,10 @@ class Evolution {
   Evolution(Backend& backend, ThreadPool& host_pool, EvolutionState state, LayerPool pool,
             std::vector<TaskData> tasks, std::ostream* log, Communicator* comm = nullptr);
 
+  // Trains and evaluates children on a GPU's workers from now on (null: on the backend given at
+  // construction, which keeps the pool either way). Results do not depend on the worker count.
+  void use_device(DeviceWorkers* workers) { workers_ = workers; }
+
   // Runs every remaining generation, calling after_generation after each.
   void run(const std::function<void()>& after_generation = {});
   // Runs the next generation, beginning or ending a task's turn as needed.
@@ -167,7 +172,10 @@ class Evolution {
   ModelId best_of(const std::vector<ModelId>& ids, int task) const;
   // The ids of the turn's population.
   std::vector<ModelId> turn_models() const;
-  void train_child(ModelRecord& child, int task, uint64_t data_seed);
+  // On `worker` of the device workers, or on the pool's backend when worker < 0.
+  void train_child(ModelRecord& child, int task, uint64_t data_seed, int worker);
+  // Correct test predictions of `model` on this rank's share of its task's test batches.
+  int64_t test_correct(const ModelRecord& model, int worker);
   void score_child(ModelRecord& child, int task);
   // The rank that trains each child of a generation (the same on every rank).
   std::vector<int> assign_children(const std::vector<ModelRecord>& children, int task) const;
@@ -186,6 +194,7 @@ class Evolution {
 
   Backend& backend_;
   ThreadPool& host_pool_;
+  DeviceWorkers* workers_ = nullptr;
   std::unique_ptr<Communicator> own_comm_;  // when none was given
   Communicator* comm_;
   std::vector<RankStats> rank_stats_;

@@ -6,6 +6,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tensor/tensor.h"
 
@@ -45,6 +46,12 @@ class Backend {
   // GELU, tanh approximation (as jax.nn.gelu): y = x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
   virtual void gelu_forward(const Tensor& x, Tensor& y) = 0;
   virtual void gelu_backward(const Tensor& x, const Tensor& dy, Tensor& dx) = 0;
+  // The first half of an MLP: h = x w + b, g = gelu(h) (h is kept for backward). A device
+  // backend fuses the bias and the GELU into one pass over h.
+  virtual void linear_gelu_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& h, Tensor& g) {
+    linear_forward(x, w, &b, h);
+    gelu_forward(h, g);
+  }
 
   // Multi-head self-attention core. qkv: [B*T, 3*D] laid out [q | k | v], each head h using
   // columns h*D/H .. (h+1)*D/H of its part. out: [B*T, D]; probs: [B, H, T, T] (saved for backward).
@@ -75,6 +82,12 @@ class Backend {
 
   // Sum of squares of all elements, accumulated in double in a fixed order.
   virtual double sum_squares(const Tensor& x) = 0;
+  // sum_squares of each tensor (a device backend waits for the device once, not once per tensor).
+  virtual std::vector<double> sum_squares_each(const std::vector<const Tensor*>& xs) {
+    std::vector<double> out;
+    for (const Tensor* x : xs) out.push_back(sum_squares(*x));
+    return out;
+  }
   // SGD with momentum (optax.sgd semantics) on a gradient scaled by grad_scale:
   //   g = grad * grad_scale; v = momentum * v + g; p -= lr * (nesterov ? g + momentum * v : v).
   virtual void sgd_update(Tensor& param, const Tensor& grad, Tensor& velocity, double lr,

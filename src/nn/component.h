@@ -60,6 +60,8 @@ class Component {
   void mark_trained();
   // Frees the gradient buffer (a trained component keeps only parameters and momentum).
   void drop_grad() { grad_ = Tensor(); }
+  // Frees the gradient and momentum (a device copy kept only to be read).
+  void drop_training_state() { grad_ = velocity_ = Tensor(); }
 
   // The parameters; throws for a shell.
   Tensor& values();

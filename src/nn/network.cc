@@ -113,8 +113,7 @@ void Network::block_forward(const Component& c, const Tensor& x, BlockCache& k) 
   be_.linear_forward(k.attn, c.param(4), &b5, k.x1);
   be_.add(k.x1, x, k.x1);
   layernorm(c, 6, k.x1, k.ln2);
-  be_.linear_forward(k.ln2.y, c.param(8), &b9, k.h);
-  be_.gelu_forward(k.h, k.g);
+  be_.linear_gelu_forward(k.ln2.y, c.param(8), b9, k.h, k.g);
   be_.linear_forward(k.g, c.param(10), &b11, k.out);
   be_.add(k.out, k.x1, k.out);
 }
@@ -122,8 +121,7 @@ void Network::block_forward(const Component& c, const Tensor& x, BlockCache& k) 
 void Network::adapter_forward(const Component& c, const Tensor& x, BlockCache& k) {
   layernorm(c, 0, x, k.ln1);
   const Tensor b3 = c.param(3), b5 = c.param(5);
-  be_.linear_forward(k.ln1.y, c.param(2), &b3, k.h);
-  be_.gelu_forward(k.h, k.g);
+  be_.linear_gelu_forward(k.ln1.y, c.param(2), b3, k.h, k.g);
   be_.linear_forward(k.g, c.param(4), &b5, k.out);
   be_.add(k.out, x, k.out);
 }

@@ -7,8 +7,10 @@ namespace munet {
 
 double sgd_step(Backend& backend, const std::vector<Component*>& trainable, double lr,
                 const SgdConfig& cfg) {
+  std::vector<const Tensor*> grads;
+  for (Component* c : trainable) grads.push_back(&c->grad());
   double sq = 0.0;
-  for (Component* c : trainable) sq += backend.sum_squares(c->grad());
+  for (double s : backend.sum_squares_each(grads)) sq += s;
   const double norm = std::sqrt(sq);
   const double scale = (cfg.clip_norm > 0 && norm > cfg.clip_norm) ? cfg.clip_norm / norm : 1.0;
   for (Component* c : trainable) {

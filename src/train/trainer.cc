@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <future>
 #include <ostream>
 
 #include "data/batch_stream.h"
@@ -21,10 +22,11 @@ double seconds_since(Clock::time_point t) {
 // A batch of preprocessed images and labels, in host memory and (for a device backend) on the device.
 struct Batch {
   Tensor host_images, host_labels, images, labels;
-  Batch(Backend& be, int batch, int image_size) {
+  // host_only: just the host buffers (a batch being prepared for a device backend).
+  Batch(Backend& be, int batch, int image_size, bool host_only = false) {
     host_images = Tensor::host({batch, image_size, image_size, 3}, DType::F32);
     host_labels = Tensor::host({batch}, DType::I32);
-    if (be.device() == DeviceType::CPU) {
+    if (be.device() == DeviceType::CPU || host_only) {
       images = host_images;
       labels = host_labels;
     } else {
@@ -41,6 +43,66 @@ struct Batch {
       be.copy(host_labels, labels);
     }
   }
+};
+
+// The training batches, in step order. For a device backend each batch is prepared on the host
+// one step ahead (on a thread of its own, with the data pool), while the device computes the
+// current step; a batch's contents depend only on its step, so this changes no result. The CPU
+// backend shares its thread pool with the data, so there batches are made in turn.
+class TrainBatches {
+ public:
+  TrainBatches(Backend& be, const ImageSet& set, const TrainConfig& cfg, int image_size, ThreadPool& pool)
+      : be_(be), set_(set), cfg_(cfg), image_size_(image_size), pool_(pool),
+        stream_(set.size, stream_id(cfg.seed, {1})), device_(be, cfg.batch_size, image_size) {
+    if (be.device() != DeviceType::CPU) {
+      host_ = std::make_unique<Batch>(be, cfg.batch_size, image_size, true);
+      ahead_ = std::make_unique<Batch>(be, cfg.batch_size, image_size, true);
+    }
+  }
+  ~TrainBatches() {
+    if (pending_.valid()) pending_.wait();
+  }
+
+  // The batch of training step `step`; steps are asked for in order, from 0.
+  const Batch& get(int64_t step) {
+    if (!ahead_) {  // the CPU backend
+      fill(device_, step);
+      return device_;
+    }
+    if (step == 0) start(step);
+    pending_.get();  // rethrows a failure of the preparation
+    std::swap(host_, ahead_);
+    be_.copy(host_->host_images, device_.images);
+    be_.copy(host_->host_labels, device_.labels);
+    if (step + 1 < cfg_.steps) start(step + 1);
+    return device_;
+  }
+
+ private:
+  void fill(Batch& b, int64_t step) {
+    stream_.next(cfg_.batch_size, idx_);
+    b.fill(be_, set_, idx_, image_size_, &cfg_.augmentation, stream_id(cfg_.seed, {2, uint64_t(step)}), pool_);
+  }
+  // Prepares step's batch in ahead_'s host buffers, on another thread.
+  void start(int64_t step) {
+    stream_.next(cfg_.batch_size, idx_);
+    pending_ = std::async(std::launch::async, [this, step, idx = idx_] {
+      make_batch(set_, idx.data(), int(idx.size()), image_size_, &cfg_.augmentation,
+                 stream_id(cfg_.seed, {2, uint64_t(step)}), ahead_->host_images.data<float>(), pool_);
+      for (size_t b = 0; b < idx.size(); ++b) ahead_->host_labels.data<int32_t>()[b] = set_.labels[idx[b]];
+    });
+  }
+
+  Backend& be_;
+  const ImageSet& set_;
+  const TrainConfig& cfg_;
+  const int image_size_;
+  ThreadPool& pool_;
+  BatchStream stream_;
+  std::vector<int64_t> idx_;
+  Batch device_;                          // the batch the step reads (on the device)
+  std::unique_ptr<Batch> host_, ahead_;   // device backends: host buffers, this step's and the next's
+  std::future<void> pending_;
 };
 
 // Host copies of the trainable components' values and momentum (a µ2Net child keeps both as
@@ -121,10 +183,8 @@ TrainResult train_network(Backend& backend, Network& net, const TaskData& task,
   const int image_size = net.config().image_size;
   const LrSchedule schedule{cfg.schedule, cfg.lr, cfg.warmup_ratio, cfg.steps, cfg.validations};
 
-  BatchStream stream(task.train.size, stream_id(cfg.seed, {1}));
-  Batch batch(backend, cfg.batch_size, image_size);
+  TrainBatches batches(backend, task.train, cfg, image_size, host_pool);
   Tensor dlogits = backend.empty({cfg.batch_size, net.config().num_classes}, DType::F32);
-  std::vector<int64_t> idx;
   Snapshot best;
   TrainResult result;
   ProgressLine line(progress, cfg.steps, cfg.batch_size, cfg.log_every);
@@ -134,9 +194,7 @@ TrainResult train_network(Backend& backend, Network& net, const TaskData& task,
     const int64_t chunk_end = cfg.steps * v / cfg.validations;
     const auto chunk_start = Clock::now();
     for (; step < chunk_end; ++step) {
-      stream.next(cfg.batch_size, idx);
-      batch.fill(backend, task.train, idx, image_size, &cfg.augmentation, stream_id(cfg.seed, {2, uint64_t(step)}),
-                 host_pool);
+      const Batch& batch = batches.get(step);
       const Tensor& logits = net.forward(batch.images);
       const LossStats s = backend.softmax_cross_entropy(logits, batch.labels, &dlogits, 1.0 / cfg.batch_size);
       net.backward(dlogits);

@@ -1,5 +1,6 @@
 // Training on real data: ~200 steps on MNIST reach well above chance, and the same seed gives
-// bit-identical training losses (also with a different number of threads).
+// bit-identical training losses (also with a different number of threads, and on the device
+// path, where batches are prepared a step ahead on another thread).
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -7,6 +8,7 @@
 #include "kernels/cpu/cpu_backend.h"
 #include "nn/vit_model.h"
 #include "support/data_root.h"
+#include "support/pretend_device.h"
 #include "train/trainer.h"
 
 namespace munet {
@@ -57,6 +59,34 @@ TEST(Train, SameSeedGivesBitIdenticalLosses) {
   // A different seed does.
   const TrainResult d = train(mnist(root), 2, tc, 4);
   EXPECT_NE(0, std::memcmp(a.losses.data(), d.losses.data(), 20 * sizeof(double)));
+}
+
+// A device backend's batches are prepared one step ahead while the device computes; the
+// results must be those of the CPU path, bit for bit (with the validations' best-step restore).
+TEST(Train, DevicePathWithBatchesPreparedAheadMatchesTheCpuPath) {
+  MUNET_REQUIRE_DATA_ROOT(root);
+  TrainConfig tc;
+  tc.steps = 12;
+  tc.validations = 3;
+  tc.batch_size = 32;
+  tc.max_validation_examples = 256;
+  const ViTConfig cfg = vit_preset("char");
+  test::PretendDevice device(1);
+  ThreadPool data_pool(2);
+  VitModel m = fresh_vit(device, cfg, 5);
+  Network net(device, cfg, m.route);
+  const TrainResult on_device = train_network(device, net, mnist(root), tc, data_pool, nullptr);
+  CpuBackend cpu(1);
+  VitModel ref = fresh_vit(cpu, cfg, 5);
+  Network ref_net(cpu, cfg, ref.route);
+  const TrainResult on_cpu = train_network(cpu, ref_net, mnist(root), tc, cpu.pool(), nullptr);
+  ASSERT_EQ(on_device.losses.size(), 12u);
+  EXPECT_EQ(0, std::memcmp(on_device.losses.data(), on_cpu.losses.data(), 12 * sizeof(double)));
+  EXPECT_EQ(on_device.best_accuracy, on_cpu.best_accuracy);
+  for (size_t i = 0; i < m.components.size(); ++i)
+    EXPECT_EQ(0, std::memcmp(m.components[i]->values().raw(), ref.components[i]->values().raw(),
+                             m.components[i]->values().bytes()))
+        << m.components[i]->name();
 }
 
 }  // namespace
