@@ -1,6 +1,7 @@
 // make_backend: --device and --precision to a Backend.
 #include "kernels/make_backend.h"
 
+#include <cctype>
 #include <cstdlib>
 
 #include "munet/build_config.h"
@@ -20,7 +21,7 @@ DeviceSpec parse_device(const std::string& text) {
       const std::string n = text.substr(5);
       char* end = nullptr;
       const long i = std::strtol(n.c_str(), &end, 10);
-      MUNET_CHECK(!n.empty() && *end == '\0' && i >= 0 && i < 1024, "--device ", text,
+      MUNET_CHECK(!n.empty() && std::isdigit(static_cast<unsigned char>(n[0])) && *end == '\0' && i < 1024, "--device ", text,
                   ": expected cuda:N with N a GPU index");
       spec.index = int(i);
     }

@@ -59,7 +59,11 @@ class TrainBatches {
       ahead_ = std::make_unique<Batch>(be, cfg.batch_size, image_size, true);
     }
   }
-  ~TrainBatches() {
+  ~TrainBatches() { settle(); }
+
+  // Waits for the batch being prepared ahead: the data pool is then free for other work (an
+  // evaluation's batches); ThreadPool takes one caller at a time.
+  void settle() {
     if (pending_.valid()) pending_.wait();
   }
 
@@ -208,6 +212,7 @@ TrainResult train_network(Backend& backend, Network& net, const TaskData& task,
     }
     result.train_seconds += seconds_since(chunk_start);
     const auto val_start = Clock::now();
+    batches.settle();
     const EvalResult e = evaluate(backend, net, task.validation, cfg.max_validation_examples,
                                   cfg.eval_batch_size, host_pool);
     result.validations.push_back({step, e});
