@@ -91,9 +91,8 @@ class TrainBatches {
   void start(int64_t step) {
     stream_.next(cfg_.batch_size, idx_);
     pending_ = std::async(std::launch::async, [this, step, idx = idx_] {
-      make_batch(set_, idx.data(), int(idx.size()), image_size_, &cfg_.augmentation,
-                 stream_id(cfg_.seed, {2, uint64_t(step)}), ahead_->host_images.data<float>(), pool_);
-      for (size_t b = 0; b < idx.size(); ++b) ahead_->host_labels.data<int32_t>()[b] = set_.labels[idx[b]];
+      // ahead_ is host-only: filling it makes the batch and copies nothing.
+      ahead_->fill(be_, set_, idx, image_size_, &cfg_.augmentation, stream_id(cfg_.seed, {2, uint64_t(step)}), pool_);
     });
   }
 

@@ -293,8 +293,11 @@ int run(const Args& args) {
   const bool gpu = spec.type == DeviceType::CUDA;
   std::string precision = args.str("precision");
   if (precision.empty()) precision = gpu ? "tf32" : "fp32";
-  if (precision != "fp32" && precision != "tf32" && precision != "bf16")
-    throw UsageError{"--precision " + precision + ": expected fp32, tf32 or bf16"};
+  try {
+    parse_precision(precision);
+  } catch (const Error& e) {
+    throw UsageError{e.what()};
+  }
   if (!gpu && precision != "fp32")
     throw UsageError{"--precision " + precision + " applies to --device cuda; the CPU backend computes in fp32"};
   spec.precision = precision;

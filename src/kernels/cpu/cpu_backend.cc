@@ -7,15 +7,6 @@
 
 namespace munet {
 
-void expect_tensor(const Tensor& t, DType dt, const Shape& shape, const char* op, const char* name) {
-  MUNET_CHECK(t.defined(), op, ": ", name, " is not defined");
-  MUNET_CHECK(t.device() == DeviceType::CPU, op, ": ", name, " is not in host memory");
-  MUNET_CHECK(t.dtype() == dt, op, ": ", name, " has dtype ", dtype_name(t.dtype()), ", expected ",
-              dtype_name(dt));
-  MUNET_CHECK(t.shape() == shape, op, ": ", name, " has shape ", shape_str(t.shape()),
-              ", expected ", shape_str(shape));
-}
-
 std::unique_ptr<Backend> make_cpu_backend(int threads) {
   return std::make_unique<CpuBackend>(threads <= 0 ? hardware_threads() : threads);
 }

@@ -3,6 +3,7 @@
 // (one pool for everything, so BLAS threads never compete with ours).
 #pragma once
 #include "kernels/backend.h"
+#include "kernels/op_checks.h"
 #include "util/thread_pool.h"
 
 namespace munet {
@@ -51,17 +52,9 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
 };
 
-// Calls f(T{}) with T = float or double according to dtype; other dtypes are an error naming `op`.
-template <class F>
-void dispatch_real(DType dtype, const char* op, F&& f) {
-  switch (dtype) {
-    case DType::F32: f(float{}); return;
-    case DType::F64: f(double{}); return;
-    default: fail(op, ": unsupported dtype ", dtype_name(dtype));
-  }
-}
-
 // Checks that t is a defined host tensor of dtype `dt` and shape `shape`.
-void expect_tensor(const Tensor& t, DType dt, const Shape& shape, const char* op, const char* name);
+inline void expect_tensor(const Tensor& t, DType dt, const Shape& shape, const char* op, const char* name) {
+  expect_operand(t, DeviceType::CPU, dt, shape, op, name);
+}
 
 }  // namespace munet

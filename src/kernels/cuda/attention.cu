@@ -61,6 +61,17 @@ bool fused_fits(const void* kernel, int64_t tokens, size_t bytes, int device) {
   return true;
 }
 
+// Copies one (sequence, head)'s Q, K and V rows ([Tn, dh] each) from qkv into shared memory.
+template <class T>
+__device__ void load_head(const T* base, int64_t row, int D, int Tn, int dh, T* q, T* k, T* v) {
+  for (int e = threadIdx.x; e < Tn * dh; e += blockDim.x) {
+    const int i = e / dh, c = e % dh;
+    q[e] = base[i * row + c];
+    k[e] = base[i * row + D + c];
+    v[e] = base[i * row + 2 * D + c];
+  }
+}
+
 template <class T>
 __global__ void fused_forward(const T* qkv, T* out, T* probs, int Tn, int H, int dh, int D, T scale) {
   extern __shared__ __align__(16) unsigned char smem[];
@@ -71,12 +82,7 @@ __global__ void fused_forward(const T* qkv, T* out, T* probs, int Tn, int H, int
   const int bh = blockIdx.x, b = bh / H, h = bh % H;
   const int64_t row = 3 * int64_t(D);
   const T* base = qkv + int64_t(b) * Tn * row + int64_t(h) * dh;
-  for (int e = threadIdx.x; e < Tn * dh; e += blockDim.x) {
-    const int i = e / dh, c = e % dh;
-    q[e] = base[i * row + c];
-    k[e] = base[i * row + D + c];
-    v[e] = base[i * row + 2 * D + c];
-  }
+  load_head(base, row, D, Tn, dh, q, k, v);
   __syncthreads();
   for (int e = threadIdx.x; e < Tn * Tn; e += blockDim.x) {
     const int i = e / Tn, j = e % Tn;
@@ -121,13 +127,9 @@ __global__ void fused_backward(const T* qkv, const T* probs, const T* dout, T* d
   const int bh = blockIdx.x, b = bh / H, h = bh % H;
   const int64_t row = 3 * int64_t(D);
   const T* base = qkv + int64_t(b) * Tn * row + int64_t(h) * dh;
-  for (int e = threadIdx.x; e < Tn * dh; e += blockDim.x) {
-    const int i = e / dh, c = e % dh;
-    q[e] = base[i * row + c];
-    k[e] = base[i * row + D + c];
-    v[e] = base[i * row + 2 * D + c];
-    go[e] = dout[(int64_t(b) * Tn + i) * D + int64_t(h) * dh + c];
-  }
+  load_head(base, row, D, Tn, dh, q, k, v);
+  for (int e = threadIdx.x; e < Tn * dh; e += blockDim.x)
+    go[e] = dout[(int64_t(b) * Tn + e / dh) * D + int64_t(h) * dh + e % dh];
   const T* P = probs + int64_t(bh) * Tn * Tn;
   for (int e = threadIdx.x; e < Tn * Tn; e += blockDim.x) p[e] = P[e];
   __syncthreads();
@@ -199,7 +201,7 @@ __global__ void softmax_grad_rows(const T* p, T* ds, int64_t rows, int64_t n, T 
 
 void CudaBackend::attention_forward(const Tensor& qkv, int batch, int heads, Tensor& out, Tensor& probs) {
   bind();
-  dispatch_device_real(qkv.dtype(), "attention_forward", [&](auto tag) {
+  dispatch_real(qkv.dtype(), "attention_forward", [&](auto tag) {
     using T = decltype(tag);
     const Dims d = dims_of(qkv, batch, heads, "attention_forward");
     expect_device_tensor(qkv, qkv.dtype(), qkv.shape(), "attention_forward", "qkv");
@@ -231,7 +233,7 @@ void CudaBackend::attention_forward(const Tensor& qkv, int batch, int heads, Ten
 void CudaBackend::attention_backward(const Tensor& qkv, const Tensor& probs, const Tensor& dout, int batch, int heads,
                                      Tensor& dqkv) {
   bind();
-  dispatch_device_real(qkv.dtype(), "attention_backward", [&](auto tag) {
+  dispatch_real(qkv.dtype(), "attention_backward", [&](auto tag) {
     using T = decltype(tag);
     const Dims d = dims_of(qkv, batch, heads, "attention_backward");
     expect_device_tensor(qkv, qkv.dtype(), qkv.shape(), "attention_backward", "qkv");

@@ -53,7 +53,7 @@ LossStats CudaBackend::softmax_cross_entropy(const Tensor& logits, const Tensor&
                                              double grad_scale) {
   bind();
   LossStats stats;
-  dispatch_device_real(logits.dtype(), "softmax_cross_entropy", [&](auto tag) {
+  dispatch_real(logits.dtype(), "softmax_cross_entropy", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(logits.rank() == 2, "softmax_cross_entropy: logits must be [batch, classes], got ",
                 shape_str(logits.shape()));

@@ -15,30 +15,6 @@ namespace munet {
 using cuda::check;
 using cuda::check_launch;
 
-const char* precision_name(GemmPrecision p) {
-  switch (p) {
-    case GemmPrecision::FP32: return "fp32";
-    case GemmPrecision::TF32: return "tf32";
-    case GemmPrecision::BF16: return "bf16";
-  }
-  return "?";
-}
-
-GemmPrecision parse_precision(const std::string& name) {
-  for (GemmPrecision p : {GemmPrecision::FP32, GemmPrecision::TF32, GemmPrecision::BF16})
-    if (name == precision_name(p)) return p;
-  fail("unknown GEMM precision '", name, "' (expected fp32, tf32 or bf16)");
-}
-
-void expect_device_tensor(const Tensor& t, DType dt, const Shape& shape, const char* op, const char* name) {
-  MUNET_CHECK(t.defined(), op, ": ", name, " is not defined");
-  MUNET_CHECK(t.device() == DeviceType::CUDA, op, ": ", name, " is not in GPU memory");
-  MUNET_CHECK(t.dtype() == dt, op, ": ", name, " has dtype ", dtype_name(t.dtype()), ", expected ",
-              dtype_name(dt));
-  MUNET_CHECK(t.shape() == shape, op, ": ", name, " has shape ", shape_str(t.shape()), ", expected ",
-              shape_str(shape));
-}
-
 CudaStream::CudaStream(int dev) : device(dev) {
   check(cudaSetDevice(dev), "cudaSetDevice", "creating a stream");
   check(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "cudaStreamCreate", "creating a stream");
@@ -270,7 +246,7 @@ template void CudaBackend::gemm<double>(bool, bool, int64_t, int64_t, int64_t, d
 
 void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& out) {
   bind();
-  dispatch_device_real(a.dtype(), "add", [&](auto tag) {
+  dispatch_real(a.dtype(), "add", [&](auto tag) {
     using T = decltype(tag);
     expect_device_tensor(a, a.dtype(), a.shape(), "add", "a");
     expect_device_tensor(b, a.dtype(), a.shape(), "add", "b");
@@ -293,7 +269,7 @@ std::vector<double> CudaBackend::sum_squares_each(const std::vector<const Tensor
   double* totals = partial + n * kSumBlocks;
   for (size_t i = 0; i < n; ++i) {
     const Tensor& x = *xs[i];
-    dispatch_device_real(x.dtype(), "sum_squares", [&](auto tag) {
+    dispatch_real(x.dtype(), "sum_squares", [&](auto tag) {
       using T = decltype(tag);
       expect_device_tensor(x, x.dtype(), x.shape(), "sum_squares", "x");
       sum_squares_partial<<<kSumBlocks, kSumThreads, 0, stream()>>>(x.data<T>(), x.numel(), partial + i * kSumBlocks);
@@ -310,7 +286,7 @@ std::vector<double> CudaBackend::sum_squares_each(const std::vector<const Tensor
 void CudaBackend::sgd_update(Tensor& param, const Tensor& grad, Tensor& velocity, double lr, double momentum,
                              bool nesterov, double grad_scale) {
   bind();
-  dispatch_device_real(param.dtype(), "sgd_update", [&](auto tag) {
+  dispatch_real(param.dtype(), "sgd_update", [&](auto tag) {
     using T = decltype(tag);
     expect_device_tensor(param, param.dtype(), param.shape(), "sgd_update", "param");
     expect_device_tensor(grad, param.dtype(), param.shape(), "sgd_update", "grad");

@@ -12,13 +12,11 @@
 #include <string>
 
 #include "kernels/backend.h"
+#include "kernels/op_checks.h"
+#include "kernels/precision.h"
 
 namespace munet {
 
-enum class GemmPrecision : uint8_t { FP32, TF32, BF16 };
-const char* precision_name(GemmPrecision p);
-// "fp32", "tf32" or "bf16"; throws munet::Error naming the bad value otherwise.
-GemmPrecision parse_precision(const std::string& name);
 
 struct CudaOptions {
   int device = 0;
@@ -108,16 +106,8 @@ class CudaBackend final : public Backend {
 };
 
 // Checks that t is a defined tensor on the GPU with dtype `dt` and shape `shape`.
-void expect_device_tensor(const Tensor& t, DType dt, const Shape& shape, const char* op, const char* name);
-
-// Calls f(T{}) with T = float or double according to dtype; other dtypes are an error naming `op`.
-template <class F>
-void dispatch_device_real(DType dtype, const char* op, F&& f) {
-  switch (dtype) {
-    case DType::F32: f(float{}); return;
-    case DType::F64: f(double{}); return;
-    default: fail(op, ": unsupported dtype ", dtype_name(dtype), " on cuda");
-  }
+inline void expect_device_tensor(const Tensor& t, DType dt, const Shape& shape, const char* op, const char* name) {
+  expect_operand(t, DeviceType::CUDA, dt, shape, op, name);
 }
 
 // Launch geometry: blocks of `threads` covering n items, capped for grid-stride loops.

@@ -70,7 +70,7 @@ __global__ void class_scatter_kernel(const T* dout, T* dx, int64_t n, int64_t Tn
 
 void CudaBackend::patchify(const Tensor& images, int patch, Tensor& patches) {
   bind();
-  dispatch_device_real(images.dtype(), "patchify", [&](auto tag) {
+  dispatch_real(images.dtype(), "patchify", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(images.rank() == 4 && images.dim(1) == images.dim(2), "patchify: images must be [B, S, S, C], got ",
                 shape_str(images.shape()));
@@ -88,7 +88,7 @@ void CudaBackend::patchify(const Tensor& images, int patch, Tensor& patches) {
 
 void CudaBackend::tokens_forward(const Tensor& emb, const Tensor& cls, const Tensor& pos, int batch, Tensor& tokens) {
   bind();
-  dispatch_device_real(emb.dtype(), "tokens_forward", [&](auto tag) {
+  dispatch_real(emb.dtype(), "tokens_forward", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(emb.rank() == 2 && batch > 0 && emb.dim(0) % batch == 0, "tokens_forward: emb ",
                 shape_str(emb.shape()), " is not [batch*patches, hidden] for batch ", batch);
@@ -106,7 +106,7 @@ void CudaBackend::tokens_forward(const Tensor& emb, const Tensor& cls, const Ten
 
 void CudaBackend::tokens_backward(const Tensor& dtokens, int batch, Tensor* demb, Tensor* dcls, Tensor* dpos) {
   bind();
-  dispatch_device_real(dtokens.dtype(), "tokens_backward", [&](auto tag) {
+  dispatch_real(dtokens.dtype(), "tokens_backward", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(dtokens.rank() == 2 && batch > 0 && dtokens.dim(0) % batch == 0, "tokens_backward: dtokens ",
                 shape_str(dtokens.shape()), " does not fit batch ", batch);
@@ -130,7 +130,7 @@ void CudaBackend::tokens_backward(const Tensor& dtokens, int batch, Tensor* demb
 
 void CudaBackend::class_token_gather(const Tensor& x, int batch, Tensor& out) {
   bind();
-  dispatch_device_real(x.dtype(), "class_token_gather", [&](auto tag) {
+  dispatch_real(x.dtype(), "class_token_gather", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(x.rank() == 2 && batch > 0 && x.dim(0) % batch == 0, "class_token_gather: x ", shape_str(x.shape()),
                 " does not fit batch ", batch);
@@ -145,7 +145,7 @@ void CudaBackend::class_token_gather(const Tensor& x, int batch, Tensor& out) {
 
 void CudaBackend::class_token_scatter(const Tensor& dout, int batch, Tensor& dx) {
   bind();
-  dispatch_device_real(dx.dtype(), "class_token_scatter", [&](auto tag) {
+  dispatch_real(dx.dtype(), "class_token_scatter", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(dx.rank() == 2 && batch > 0 && dx.dim(0) % batch == 0, "class_token_scatter: dx ",
                 shape_str(dx.shape()), " does not fit batch ", batch);

@@ -43,7 +43,7 @@ __global__ void bias_gelu_kernel(const T* b, T* h, T* g, int64_t rows, int64_t n
 
 void CudaBackend::gelu_forward(const Tensor& x, Tensor& y) {
   bind();
-  dispatch_device_real(x.dtype(), "gelu_forward", [&](auto tag) {
+  dispatch_real(x.dtype(), "gelu_forward", [&](auto tag) {
     using T = decltype(tag);
     expect_device_tensor(x, x.dtype(), x.shape(), "gelu_forward", "x");
     expect_device_tensor(y, x.dtype(), x.shape(), "gelu_forward", "y");
@@ -55,7 +55,7 @@ void CudaBackend::gelu_forward(const Tensor& x, Tensor& y) {
 
 void CudaBackend::gelu_backward(const Tensor& x, const Tensor& dy, Tensor& dx) {
   bind();
-  dispatch_device_real(x.dtype(), "gelu_backward", [&](auto tag) {
+  dispatch_real(x.dtype(), "gelu_backward", [&](auto tag) {
     using T = decltype(tag);
     expect_device_tensor(x, x.dtype(), x.shape(), "gelu_backward", "x");
     expect_device_tensor(dy, x.dtype(), x.shape(), "gelu_backward", "dy");
@@ -68,7 +68,7 @@ void CudaBackend::gelu_backward(const Tensor& x, const Tensor& dy, Tensor& dx) {
 
 void CudaBackend::linear_gelu_forward(const Tensor& x, const Tensor& w, const Tensor& b, Tensor& h, Tensor& g) {
   bind();
-  dispatch_device_real(x.dtype(), "linear_gelu_forward", [&](auto tag) {
+  dispatch_real(x.dtype(), "linear_gelu_forward", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(x.rank() == 2 && w.rank() == 2, "linear_gelu_forward: x and w must be matrices, got ",
                 shape_str(x.shape()), " and ", shape_str(w.shape()));

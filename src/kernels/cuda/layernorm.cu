@@ -100,7 +100,7 @@ unsigned row_blocks(int64_t M) { return blocks_for(M, kWarpsPerBlock); }
 void CudaBackend::layernorm_forward(const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, Tensor& y,
                                     Tensor& mean, Tensor& rstd) {
   bind();
-  dispatch_device_real(x.dtype(), "layernorm_forward", [&](auto tag) {
+  dispatch_real(x.dtype(), "layernorm_forward", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(x.rank() == 2, "layernorm_forward: x must be a matrix, got ", shape_str(x.shape()));
     const int64_t M = x.dim(0), D = x.dim(1);
@@ -120,7 +120,7 @@ void CudaBackend::layernorm_backward(const Tensor& x, const Tensor& gamma, const
                                      const Tensor& dy, Tensor* dx, bool accumulate_dx, Tensor* dgamma,
                                      Tensor* dbeta) {
   bind();
-  dispatch_device_real(x.dtype(), "layernorm_backward", [&](auto tag) {
+  dispatch_real(x.dtype(), "layernorm_backward", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(x.rank() == 2, "layernorm_backward: x must be a matrix, got ", shape_str(x.shape()));
     const int64_t M = x.dim(0), D = x.dim(1);

@@ -18,7 +18,7 @@ __global__ void broadcast_rows(const T* b, T* y, int64_t rows, int64_t n) {
 
 void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, Tensor& y) {
   bind();
-  dispatch_device_real(x.dtype(), "linear_forward", [&](auto tag) {
+  dispatch_real(x.dtype(), "linear_forward", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(x.rank() == 2 && w.rank() == 2, "linear_forward: x and w must be matrices, got ",
                 shape_str(x.shape()), " and ", shape_str(w.shape()));
@@ -39,7 +39,7 @@ void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor*
 void CudaBackend::linear_backward(const Tensor& x, const Tensor& w, const Tensor& dy, Tensor* dx, Tensor* dw,
                                   Tensor* db) {
   bind();
-  dispatch_device_real(x.dtype(), "linear_backward", [&](auto tag) {
+  dispatch_real(x.dtype(), "linear_backward", [&](auto tag) {
     using T = decltype(tag);
     MUNET_CHECK(x.rank() == 2 && w.rank() == 2, "linear_backward: x and w must be matrices, got ",
                 shape_str(x.shape()), " and ", shape_str(w.shape()));
