@@ -68,7 +68,8 @@ const std::vector<OptionSpec>& option_specs() {
       {"steps", true, "30", "timed steps"},
       {"peak-tflops", true, "0", "peak TFLOP/s for MFU (0: by GPU name for H100/H200 in the chosen "
                                  "precision; required on other GPUs; on cpu MFU is shown only with it)"},
-      {"python", true, "/usr/bin/python3", "Python with torch"},
+      {"python", true, "", "Python with torch (default: the first of python3 in PATH and /usr/bin/python3 "
+                           "that imports torch)"},
       {"torch-args", true, "", "extra arguments for vit_step_torch.py, e.g. \"--attention sdpa\" or "
                                "\"--bf16-attention tf32\""},
       {"no-torch", false, "", "skip the PyTorch peer"},
@@ -228,6 +229,17 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+// The Python that runs the PyTorch peer: --python, else the first of python3 in PATH (a GPU
+// machine's, with CUDA torch) and /usr/bin/python3 (Debian's python3-torch) that imports torch.
+std::string peer_python(const std::string& given) {
+  if (!given.empty()) return given;
+  for (const char* candidate : {"python3", "/usr/bin/python3"}) {
+    const std::string probe = shell_quote(candidate) + " -c 'import torch' >/dev/null 2>&1";
+    if (std::system(probe.c_str()) == 0) return candidate;
+  }
+  return "python3";
+}
+
 constexpr double kLearningRate = 0.01;
 
 struct MunetResult {
@@ -374,7 +386,9 @@ int run(const Args& args) {
                 "--mlp %d --heads %d --layers %d --classes %d --warmup %d --steps %d",
                 device_arg.c_str(), precision.c_str(), threads, B, cfg.image_size, cfg.patch, cfg.hidden,
                 cfg.mlp, cfg.heads, cfg.layers, cfg.num_classes, warmup, steps);
-  std::string command = shell_quote(args.str("python")) + " " + shell_quote(script) + peer_args;
+  const std::string python = peer_python(args.str("python"));
+  std::printf("pytorch_peer %s %s\n", python.c_str(), script.c_str());
+  std::string command = shell_quote(python) + " " + shell_quote(script) + peer_args;
   if (!args.str("torch-args").empty()) command += " " + args.str("torch-args");
   std::map<std::string, std::string> peer;
   const double torch_ips = run_peer(command, "torch_images_per_second", peer);

@@ -139,8 +139,15 @@ def set_precision(a, cuda):
     if not cuda:
         return
     tf32 = a.precision != "fp32"
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    torch.backends.cudnn.allow_tf32 = tf32
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):  # torch >= 2.9; allow_tf32 is deprecated
+        torch.backends.cuda.matmul.fp32_precision = "tf32" if tf32 else "ieee"
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is not None and hasattr(conv, "fp32_precision"):
+        conv.fp32_precision = "tf32" if tf32 else "ieee"
+    else:
+        torch.backends.cudnn.allow_tf32 = tf32
     torch.backends.cudnn.benchmark = True  # the patch-embedding convolution: fastest algorithm
 
 

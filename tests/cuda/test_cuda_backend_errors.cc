@@ -3,6 +3,8 @@
 // wrong shapes and bad labels are munet::Errors naming the op, and the backend keeps working.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "cuda/cuda_test_support.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/make_backend.h"
@@ -73,6 +75,26 @@ TEST_F(CudaBackendOnGpu, DescribesItsDeviceAndPrecision) {
   std::unique_ptr<Backend> via_spec = make_backend(parse_device("cuda:0"));
   EXPECT_EQ(via_spec->device(), DeviceType::CUDA);
   EXPECT_EQ(make_backend(parse_device("cpu"))->device(), DeviceType::CPU);
+}
+
+// Where a device has no memory pools the backend allocates with plain cudaMalloc; forcing that path
+// here proves it works on GPUs that do have pools.
+TEST(CudaBackendAllocation, PlainCudaMallocPathComputesAndFrees) {
+  MUNET_REQUIRE_CUDA_DEVICE();
+  setenv("MUNET_CUDA_MALLOC", "plain", 1);
+  auto plain = std::make_unique<CudaBackend>(CudaOptions{0, GemmPrecision::FP32});
+  unsetenv("MUNET_CUDA_MALLOC");
+  EXPECT_NE(plain->describe().find("plain cudaMalloc"), std::string::npos) << plain->describe();
+  EXPECT_NE(CudaBackend(CudaOptions{0, GemmPrecision::FP32}).describe().find("stream-ordered"), std::string::npos);
+  Tensor h = Tensor::host({64, 33}, DType::F32), back = Tensor::host({64, 33}, DType::F32);
+  for (int64_t i = 0; i < h.numel(); ++i) h.data<float>()[i] = float(i) * 0.5f;
+  for (int round = 0; round < 3; ++round) {  // allocations freed and made again
+    Tensor d = plain->empty({64, 33}, DType::F32), e = plain->empty({64, 33}, DType::F32);
+    plain->copy(h, d);
+    plain->copy(d, e);
+    plain->copy(e, back);
+    for (int64_t i = 0; i < h.numel(); ++i) ASSERT_EQ(back.data<float>()[i], h.data<float>()[i]) << i;
+  }
 }
 
 TEST_F(CudaBackendOnGpu, HostTensorsAreRejected) {

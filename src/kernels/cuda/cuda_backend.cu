@@ -5,7 +5,9 @@
 
 #include <cuda_bf16.h>
 
+#include <cstdlib>
 #include <limits>
+#include <string>
 
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/reduce.cuh"
@@ -38,11 +40,21 @@ CudaBackend::CudaBackend(CudaOptions options) : options_(options) {
   MUNET_CHECK(options.device >= 0 && options.device < count, "--device cuda:", options.device,
               ": no such GPU; this process sees ", count, " (cuda:0 .. cuda:", count - 1, ")");
   stream_ = std::make_shared<CudaStream>(options.device);
-  // Freed memory stays in the device's pool for reuse instead of going back to the driver.
-  cudaMemPool_t pool;
-  check(cudaDeviceGetDefaultMemPool(&pool, options.device), "cudaDeviceGetDefaultMemPool", "backend");
-  uint64_t keep = std::numeric_limits<uint64_t>::max();
-  check(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep), "cudaMemPoolSetAttribute", "backend");
+  // Freed memory stays in the device's pool for reuse instead of going back to the driver, where
+  // the device has memory pools; elsewhere every allocation is a plain cudaMalloc.
+  int pools = 0;
+  check(cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, options.device),
+        "cudaDeviceGetAttribute(cudaDevAttrMemoryPoolsSupported)", "backend");
+  // MUNET_CUDA_MALLOC=plain forces the plain path, so that it is tested on GPUs that have pools.
+  const char* forced = std::getenv("MUNET_CUDA_MALLOC");
+  pooled_ = pools != 0 && !(forced && std::string(forced) == "plain");
+  if (pooled_) {
+    cudaMemPool_t pool;
+    check(cudaDeviceGetDefaultMemPool(&pool, options.device), "cudaDeviceGetDefaultMemPool", "backend");
+    uint64_t keep = std::numeric_limits<uint64_t>::max();
+    check(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep), "cudaMemPoolSetAttribute",
+          "backend");
+  }
   // A workspace of its own per handle keeps cuBLAS results reproducible with concurrent streams.
   constexpr size_t kWorkspace = size_t(32) << 20;
   blas_workspace_ = empty({int64_t(kWorkspace / 4)}, DType::F32);
@@ -67,7 +79,8 @@ std::string CudaBackend::describe() const {
   cudaDeviceProp p{};
   cudaGetDeviceProperties(&p, options_.device);
   return cat("cuda:", options_.device, " (", p.name, ", ", p.totalGlobalMem >> 20, " MiB, sm_", p.major,
-             p.minor, ", GEMMs in ", precision_name(options_.precision), ")");
+             p.minor, ", GEMMs in ", precision_name(options_.precision),
+             pooled_ ? ", stream-ordered allocations)" : ", plain cudaMalloc)");
 }
 
 void CudaBackend::bind() const { check(cudaSetDevice(options_.device), "cudaSetDevice", "bind"); }
@@ -76,7 +89,7 @@ Tensor CudaBackend::empty(const Shape& shape, DType dtype) {
   bind();
   const size_t bytes = std::max<size_t>(1, size_t(shape_numel(shape)) * dtype_size(dtype));
   auto buffer = std::make_shared<Buffer>();
-  const cudaError_t e = cudaMallocAsync(&buffer->ptr, bytes, stream());
+  const cudaError_t e = pooled_ ? cudaMallocAsync(&buffer->ptr, bytes, stream()) : cudaMalloc(&buffer->ptr, bytes);
   if (e != cudaSuccess) {
     cudaGetLastError();
     size_t free_bytes = 0, total = 0;
@@ -87,7 +100,14 @@ Tensor CudaBackend::empty(const Shape& shape, DType dtype) {
   buffer->bytes = bytes;
   buffer->device = DeviceType::CUDA;
   // The stream stays alive while any of its buffers does.
-  buffer->release = [s = stream_](void* p) { cudaFreeAsync(p, s->stream); };
+  if (pooled_) {
+    buffer->release = [s = stream_](void* p) { cudaFreeAsync(p, s->stream); };
+  } else {  // cudaFree waits for the device, so work queued on the stream that reads p ends first
+    buffer->release = [s = stream_](void* p) {
+      cudaSetDevice(s->device);
+      cudaFree(p);
+    };
+  }
   return Tensor(std::move(buffer), 0, shape, dtype);
 }
 

@@ -100,6 +100,9 @@ class CudaBackend final : public Backend {
   CudaOptions options_;
   std::shared_ptr<CudaStream> stream_;
   cublasHandle_t blas_ = nullptr;
+  // Stream-ordered allocations (cudaMallocAsync) where the device supports memory pools; plain
+  // cudaMalloc/cudaFree where it does not (some virtualised or older driver set-ups).
+  bool pooled_ = true;
   Tensor blas_workspace_;
   Tensor scratch_[kSlots];
   int64_t ones_count_[2] = {0, 0};  // ones held in kOnesF32, kOnesF64
