@@ -26,6 +26,9 @@
 # Environment: MUNET_KIT_BUDGET  seconds for all steps together (default 300)
 #              MUNET_CUBLAS_DIR  folder holding libcublas.so.N (default: searched, see find_cublas)
 #              MUNET_PYTHON      Python with a CUDA torch for the PyTorch peer (default: python3)
+#              MUNET_KIT_DRY_RUN=cpu  checks this script on a machine without a GPU: the GPU steps
+#                                run on the CPU with tiny shapes and steps (their figures mean
+#                                nothing and accuracies are not compared)
 set -uo pipefail
 
 if [[ $# -ne 1 || $1 == -* ]]; then
@@ -42,6 +45,15 @@ python=${MUNET_PYTHON:-python3}
 export MUNET_DATA=$kit/data MUNET_SOURCE_DIR=$kit
 bin=$kit/bin
 began=$SECONDS
+dry=0
+device=cuda
+if [[ ${MUNET_KIT_DRY_RUN:-} == cpu ]]; then
+  dry=1
+  device=cpu
+elif [[ -n ${MUNET_KIT_DRY_RUN:-} ]]; then
+  echo "run.sh: MUNET_KIT_DRY_RUN must be cpu or unset" >&2
+  exit 2
+fi
 
 # ---- Step bookkeeping: every step's result goes into summary.md as soon as it is known. ----
 rows=()       # "| step | result | seconds | details |" lines
@@ -56,6 +68,7 @@ write_summary() {
     echo "- GPU: ${gpu_line:-none seen}"
     echo "- cuBLAS: ${cublas_from:-not searched yet}"
     echo "- budget: ${budget} s for all steps; used $((SECONDS - began)) s"
+    ((dry)) && echo "- DRY RUN on the CPU (MUNET_KIT_DRY_RUN=cpu): figures mean nothing"
     echo
     echo "| step | result | seconds | details |"
     echo "|---|---|---|---|"
@@ -152,6 +165,7 @@ run_step "munet info" "$(limit 30)" "$results/munet_info.log" "$bin/munet" info
 gpus=$(grep -c '^cuda device' "$results/munet_info.log" 2>/dev/null)
 have_gpu=0
 ((gpus > 0)) && have_gpu=1
+gpu_steps=$((have_gpu || dry))  # whether the GPU steps run (on the CPU in a dry run)
 record "munet info" "$(verdict)" "$took" "$(grep -E '^(build|cuda)' "$results/munet_info.log" | tr '\n' ' ')"
 [[ -z ${gpu_line:-} ]] && gpu_line=$(grep -m1 '^cuda device' "$results/munet_info.log")
 
@@ -216,22 +230,25 @@ else
 fi
 
 # ---- The training step against PyTorch. ----
-if ((!have_gpu)); then
+if ((!gpu_steps)); then
   record "train step" SKIP 0 "no GPU"
 else
   torch_ok=0
-  "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1 && torch_ok=1
+  "$python" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() or sys.argv[1] == "1" else 1)' "$dry" \
+    >/dev/null 2>&1 && torch_ok=1
+  shape=(--warmup 3 --steps 10)
+  ((dry)) && shape=(--warmup 0 --steps 1 --batch 2)
   table="### Training step, munet vs PyTorch (eager), same GPU, same run"$'\n\n'
   table+="| preset | precision | munet img/s | munet MFU | PyTorch img/s | PyTorch MFU | munet/PyTorch |"$'\n'
   table+="|---|---|---|---|---|---|---|"$'\n'
   get() { sed -n "s/^ *$1 \([^ ]*\).*/\1/p" "$log" | tail -1; }  # a figure of the current log
   for preset in ti16 b16; do
-    for precision in tf32 bf16; do
+    for precision in $( ((dry)) && echo fp32 || echo tf32 bf16); do
       log=$results/train_step_${preset}_${precision}.log
       peer=(--python "$python")
       ((torch_ok)) || peer=(--no-torch)
-      run_step "train step" "$(limit 45)" "$log" "$bin/bench_train_step" --device cuda --preset "$preset" \
-        --precision "$precision" --warmup 3 --steps 10 "${peer[@]}"
+      run_step "train step" "$(limit 45)" "$log" "$bin/bench_train_step" --device "$device" --preset "$preset" \
+        --precision "$precision" "${shape[@]}" "${peer[@]}"
       record "train step $preset $precision" "$(verdict)" "$took" \
         "munet $(get munet_images_per_second) img/s, PyTorch $(get torch_images_per_second) img/s, ratio $(get ratio_munet_over_torch)$( ((torch_ok)) || echo ' (no CUDA torch)')"
       table+="| $preset | $precision | $(get munet_images_per_second) | $(get munet_mfu) | $(get torch_images_per_second) | $(get torch_mfu) | $(get ratio_munet_over_torch) |"$'\n'
@@ -242,17 +259,27 @@ else
 fi
 
 # ---- The evolution on the GPU: children per hour, identical results, accuracies vs the CPU. ----
-if ((!have_gpu)); then
+if ((!gpu_steps)); then
   record evolve SKIP 0 "no GPU"
 else
   etable="### Evolution on the GPU (${kit_evolve_args[*]})"$'\n\n'
   etable+="| children at once | seconds | children/hour | result |"$'\n'"|---|---|---|---|"$'\n'
   first_json=""
+  evolve_args=("${kit_evolve_args[@]}")
+  if ((dry)); then  # a few steps of a few examples: the script's plumbing, not the accuracies
+    for i in "${!evolve_args[@]}"; do
+      case ${evolve_args[i]} in
+        --steps-per-validation) evolve_args[i + 1]=2 ;;
+        --batch-size) evolve_args[i + 1]=8 ;;
+        --max-val-examples) evolve_args[i + 1]=40 ;;
+      esac
+    done
+  fi
   for k in 1 4; do
     run_dir=$results/evolve_at_once_$k
     rm -rf "$run_dir"
-    run_step "evolve $k" "$(limit 90)" "$results/evolve_at_once_$k.log" "$bin/munet" evolve --device cuda \
-      --children-per-device "$k" "${kit_evolve_args[@]}" --output "$run_dir"
+    run_step "evolve $k" "$(limit 90)" "$results/evolve_at_once_$k.log" "$bin/munet" evolve --device "$device" \
+      --children-per-device "$k" "${evolve_args[@]}" --output "$run_dir"
     v=$(verdict)
     per_hour=$(awk -v n="$kit_evolve_children" -v s="$took" 'BEGIN { if (s > 0) printf "%.0f", n / s * 3600; else print "-" }')
     detail=""
@@ -262,15 +289,16 @@ else
       if [[ -z $first_json ]]; then
         first_json=$run_dir.json
         # Per-task test accuracy against the CPU reference the kit carries.
-        atable="| task | CPU test acc | GPU test acc | difference | within $kit_accuracy_tolerance |"$'\n'"|---|---|---|---|---|"$'\n'
+        atable="### Test accuracy of the GPU run against the CPU reference the kit carries"$'\n\n'
+        atable+="| task | CPU test acc | GPU test acc | difference | within $kit_accuracy_tolerance |"$'\n'"|---|---|---|---|---|"$'\n'
         while IFS=$'\t' read -r task _ cpu_acc; do
           [[ $task == \#* || -z $task ]] && continue
           gpu_acc=$(sed -n "s/.*\"task\": \"$task\".*\"test_accuracy\": \([0-9.e-]*\).*/\1/p" "$run_dir.json")
           ok=$(awk -v a="$cpu_acc" -v b="$gpu_acc" -v t="$kit_accuracy_tolerance" \
             'BEGIN { d = a - b; if (d < 0) d = -d; if (b == "") print "no"; else print (d <= t ? "yes" : "no") }')
           diff=$(awk -v a="$cpu_acc" -v b="$gpu_acc" 'BEGIN { printf "%+.4f", b - a }')
-          atable+="| $task | $cpu_acc | ${gpu_acc:-missing} | $diff | $ok |"$'\n'
-          [[ $ok == yes ]] || { v=FAIL; detail+="$task test accuracy $gpu_acc vs CPU $cpu_acc; "; }
+          atable+="| $task | $(printf %.4f "$cpu_acc") | $(printf %.4f "${gpu_acc:-nan}") | $diff | $ok |"$'\n'
+          [[ $ok == yes ]] || ((dry)) || { v=FAIL; detail+="$task test accuracy $gpu_acc vs CPU $cpu_acc; "; }
         done <"$kit/reference/evolve_cpu.tsv"
       elif cmp -s "$first_json" "$run_dir.json"; then
         detail+="identical to 1 at once; "
