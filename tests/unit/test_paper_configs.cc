@@ -178,39 +178,41 @@ std::map<std::string, std::pair<std::string, std::string>> readme_presets() {
   return rows;
 }
 
-TEST(PaperConfigs, PresetsResolveToReadmesTable) {
+// `munet evolve --preset NAME` resolved, field by field, against README's column for it.
+void expect_readme_values(const std::string& preset) {
   const auto rows = readme_presets();
   ASSERT_FALSE(rows.empty()) << "README.md has no preset table";
   namespace po = boost::program_options;
-  for (const std::string preset : {"chars-ti3", "large-l16"}) {
-    po::options_description all;
-    all.add(app::common_options()).add(app::model_options()).add(app::evolution_options());
-    po::variables_map vm;
-    std::vector<std::string> args = {"evolve", "--preset", preset};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    ASSERT_TRUE(app::parse_options(int(argv.size()), argv.data(), "usage", all, vm));
-    const EvolutionConfig c = app::evolution_config_from(vm);
-    c.validate();
-    std::map<std::string, std::string> resolved;
+  po::options_description all;
+  all.add(app::common_options()).add(app::model_options()).add(app::evolution_options());
+  po::variables_map vm;
+  std::vector<std::string> args = {"evolve", "--preset", preset};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  ASSERT_TRUE(app::parse_options(int(argv.size()), argv.data(), "usage", all, vm));
+  const EvolutionConfig c = app::evolution_config_from(vm);
+  c.validate();
+  std::map<std::string, std::string> resolved;
 #define MUNET_FIELD_TEXT(type, member, name, ...) resolved[name] = app::value_text<type>(c.member);
-    MUNET_EVOLUTION_FIELDS(MUNET_FIELD_TEXT)
+  MUNET_EVOLUTION_FIELDS(MUNET_FIELD_TEXT)
 #undef MUNET_FIELD_TEXT
-    resolved["model"] = vm["model"].as<std::string>();
-    resolved["image_size"] = cat(c.root.image_size);
-    resolved["layers"] = cat(c.root.layers);
-    resolved["hidden"] = cat(c.root.hidden);
-    resolved["tasks"] = vm["tasks"].as<std::string>();
-    for (const auto& [field, value] : resolved) {
-      auto it = rows.find(field);
-      if (it == rows.end()) {
-        ADD_FAILURE() << "README's preset table lacks `" << field << "`";
-        continue;
-      }
-      EXPECT_EQ(value, preset == "chars-ti3" ? it->second.first : it->second.second) << preset << " " << field;
+  resolved["model"] = vm["model"].as<std::string>();
+  resolved["image_size"] = cat(c.root.image_size);
+  resolved["layers"] = cat(c.root.layers);
+  resolved["hidden"] = cat(c.root.hidden);
+  resolved["tasks"] = vm["tasks"].as<std::string>();
+  for (const auto& [field, value] : resolved) {
+    auto it = rows.find(field);
+    if (it == rows.end()) {
+      ADD_FAILURE() << "README's preset table lacks `" << field << "`";
+      continue;
     }
+    EXPECT_EQ(value, preset == "chars-ti3" ? it->second.first : it->second.second) << preset << " " << field;
   }
 }
+
+TEST(PaperConfigs, CharsTi3ResolvesToReadmesTable) { expect_readme_values("chars-ti3"); }
+TEST(PaperConfigs, LargeL16ResolvesToReadmesTable) { expect_readme_values("large-l16"); }
 
 TEST(PaperConfigs, CommandLineBeatsConfigFileBeatsPreset) {
   namespace po = boost::program_options;
