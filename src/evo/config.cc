@@ -18,11 +18,22 @@ std::vector<std::string> split(const std::string& s) {
   return out;
 }
 
+// "1000000" rather than "1e+06" for the bounds of integer fields.
+template <typename T>
+std::string bound(double b) {
+  if constexpr (std::is_integral_v<T>) return std::to_string((long long)b);
+  else return cat(b);
+}
+
 template <typename T>
 void check_range(const char* name, const T& v, double lo, double hi) {
-  if constexpr (std::is_arithmetic_v<T>)
-    MUNET_CHECK(double(v) >= lo && double(v) <= hi, "configuration field ", name, " must be in [", lo, ", ", hi,
-                "], got ", v);
+  if constexpr (std::is_arithmetic_v<T>) {
+    if (double(v) >= lo && double(v) <= hi) return;
+    std::string option = name;
+    for (char& c : option)
+      if (c == '_') c = '-';
+    fail("configuration field ", name, " (--", option, ") must be in [", bound<T>(lo), ", ", bound<T>(hi), "], got ", v);
+  }
 }
 
 int parse_int(const std::string& text, const std::string& what) {

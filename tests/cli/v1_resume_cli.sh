@@ -47,6 +47,13 @@ with h5py.File(sys.argv[1], "r") as f:
 print("its /config: version 2, epoch_cap 0, mutate all, mu 0.2, baseline none")
 PY
 
+# Options that contradict what the version-1 run did are refused, naming each.
+if "$munet" "${run[@]}" --resume "$fixture/ckpt-000003.h5" --epoch-cap true --mu 0.1 > /dev/null 2> mismatch.err; then
+  fail "a version-1 checkpoint resumed with the cap on"
+fi
+grep -q -- "--epoch-cap is true here, false in the checkpoint" mismatch.err || fail "mismatch message: $(cat mismatch.err)"
+grep -q -- "--mu is 0.1 here, 0.2 in the checkpoint" mismatch.err || fail "mismatch message: $(cat mismatch.err)"
+
 # 3. With the cap (the default for new runs) the same command is another run.
 "$munet" "${run[@]}" --output capped --max-generations 3 > capped.log
 if same capped/checkpoints/ckpt-000003.h5 "$fixture/ckpt-000003.h5"; then fail "the cap changed nothing"; fi

@@ -37,10 +37,10 @@ TEST(ConfigFields, RangesAndParsersNameTheField) {
   EvolutionConfig c;
   c.validate();
   c.batch_size = 0;
-  EXPECT_ERROR(c.validate(), "batch_size must be in [1,");
+  EXPECT_ERROR(c.validate(), "batch_size (--batch-size) must be in [1, 1000000], got 0");
   c = EvolutionConfig{};
   c.mu = 0.5;
-  EXPECT_ERROR(c.validate(), "mu must be in [0.1, 0.3]");
+  EXPECT_ERROR(c.validate(), "mu (--mu) must be in [0.1, 0.3], got 0.5");
   c = EvolutionConfig{};
   c.mutate = "lr,dropout";
   EXPECT_ERROR(c.validate(), "unknown hyperparameter 'dropout'");
