@@ -20,8 +20,21 @@ import h5py
 import numpy as np
 
 FORMAT = "munet-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSIONS = (1, 2)  # version 2 added the reference configurations' fields (io/SCHEMA.md)
 ROOT_TASK = -1
+
+# The /config attributes of the evolution's configuration (src/evo/config_fields.h; a test checks
+# that every field there is here), with the value a version-1 checkpoint, which lacks those
+# marked, takes: the behaviour of its run. None: stored in every version.
+CONFIG_FIELDS = {
+    "task_iterations": None, "children_per_task": None, "parallel_slots": None, "validations": None,
+    "steps_per_validation": None, "epoch_cap": 0, "batch_size": None, "max_val_examples": None,
+    "eval_batch_size": None, "max_image_size": None, "base": None, "flops_factor": None, "seed": None,
+    "mu": 0.2, "mutate": "all", "momentum_values": "0.5,0.6,0.7,0.8,0.85,0.9,0.95,0.98,0.99",
+    "warmup_ratio": 0.05, "adapters": 1, "adapter_dim": 32, "baseline": None, "baseline_freeze": 2,
+    "baseline_adapter_dim": 32,
+}
+PAPER_BASELINES = ("finetune", "freeze", "adapters")
 
 
 class CheckpointError(Exception):
@@ -120,7 +133,14 @@ class Checkpoint:
         return sum(c.size for c in self.pool if c.owner == ROOT_TASK)
 
     @property
+    def paper_baseline(self) -> bool:
+        """finetune, freeze[:K] or adapters[:D]: one generation of one child per slot per task."""
+        return str(self.config.get("baseline", "none")).split(":")[0] in PAPER_BASELINES
+
+    @property
     def generations_per_turn(self) -> int:
+        if self.paper_baseline:
+            return 1
         return max(1, math.ceil(int(self.config["children_per_task"]) / int(self.config["parallel_slots"])))
 
     @property
@@ -348,15 +368,23 @@ def load(path: str) -> Checkpoint:
             raise CheckpointError("%s: not a munet checkpoint (root attribute format is %r, expected %r)"
                                   % (path, fmt, FORMAT))
         version = int(f.attrs.get("format_version", -1))
-        if version != FORMAT_VERSION:
-            raise CheckpointError("%s: checkpoint format version %d, these tools read version %d"
-                                  % (path, version, FORMAT_VERSION))
+        if version not in FORMAT_VERSIONS:
+            raise CheckpointError("%s: checkpoint format version %d, these tools read versions %s"
+                                  % (path, version, ", ".join(map(str, FORMAT_VERSIONS))))
         if int(f.attrs.get("complete", 0)) != 1:
             raise CheckpointError("%s: incomplete checkpoint (no complete = 1 root attribute)" % path)
 
         config = _attrs(_need(f, "config", path))
         for key in ["tasks", "children_per_task", "parallel_slots", "task_iterations"]:
             _attr(f["config"], key, path)
+        if version == 1:  # fields it lacks take their legacy values; baseline was 0/1
+            config["baseline"] = "transfer" if int(config.get("baseline", 0)) else "none"
+            for key, legacy in CONFIG_FIELDS.items():
+                if legacy is not None:
+                    config.setdefault(key, legacy)
+        else:
+            for key in CONFIG_FIELDS:
+                _attr(f["config"], key, path)
         progress = _attrs(_need(f, "progress", path))
         for key in ["generations_done", "total_generations", "root_model"]:
             _attr(f["progress"], key, path)

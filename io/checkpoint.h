@@ -16,7 +16,10 @@
 
 namespace munet {
 
-constexpr int kCheckpointVersion = 1;
+// Version written now; versions from kOldestCheckpointVersion on are read (a field an older one
+// lacks takes its legacy value: evo/config_fields.h). 2 added the paper's configuration fields.
+constexpr int kCheckpointVersion = 2;
+constexpr int kOldestCheckpointVersion = 1;
 
 // Called after each component a rank writes or reads, with bytes done and bytes in all.
 using IoProgress = std::function<void(int64_t done, int64_t total)>;
@@ -48,6 +51,7 @@ struct PoolEntryInfo {
 
 // Everything but the parameters: for `munet inspect` and for choosing what to read.
 struct CheckpointInfo {
+  int64_t format_version = kCheckpointVersion;
   EvolutionState state;
   std::vector<PoolEntryInfo> pool;
   RunInfo run;

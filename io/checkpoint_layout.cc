@@ -2,6 +2,7 @@
 #include "io/checkpoint_layout.h"
 
 #include <cstdio>
+#include <type_traits>
 
 namespace munet {
 
@@ -12,6 +13,40 @@ std::string component_group_name(ComponentId id) {
 }
 
 std::string component_path(ComponentId id) { return "/pool/components/" + component_group_name(id); }
+
+namespace {
+
+template <typename T>
+void write_field(hid_t g, const char* name, const T& v, const h5::Where& w) {
+  if constexpr (std::is_same_v<T, std::string>) h5::write_attr(g, name, v, w);
+  else if constexpr (std::is_floating_point_v<T>) h5::write_attr(g, name, double(v), w);
+  else h5::write_attr(g, name, int64_t(v), w);
+}
+
+template <typename T>
+void read_field(hid_t g, const char* name, T& v, const h5::Where& w) {
+  if constexpr (std::is_same_v<T, std::string>) v = h5::read_string_attr(g, name, w);
+  else if constexpr (std::is_floating_point_v<T>) v = h5::read_double_attr(g, name, w);
+  else if constexpr (std::is_same_v<T, bool>) v = h5::read_int_attr(g, name, w) != 0;
+  else v = T(h5::read_int_attr(g, name, w));
+}
+
+}  // namespace
+
+void write_config_fields(hid_t g, const EvolutionConfig& c, const h5::Where& w) {
+#define MUNET_FIELD_WRITE(type, member, name, ...) write_field(g, name, c.member, w);
+  MUNET_EVOLUTION_FIELDS(MUNET_FIELD_WRITE)
+#undef MUNET_FIELD_WRITE
+}
+
+void read_config_fields(hid_t g, int64_t version, EvolutionConfig& c, const h5::Where& w) {
+#define MUNET_FIELD_READ(type, member, name, def, since, legacy, ...) \
+  if (version >= since) read_field(g, name, c.member, w);             \
+  else c.member = legacy;
+  MUNET_EVOLUTION_FIELDS(MUNET_FIELD_READ)
+#undef MUNET_FIELD_READ
+  if (version < 2) c.baseline = h5::read_int_attr(g, "baseline", w) != 0 ? "transfer" : "none";
+}
 
 void ModelColumns::add(const ModelRecord& m) {
   id.push_back(m.id);

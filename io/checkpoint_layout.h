@@ -16,19 +16,11 @@ inline std::string partial_name(const std::string& path) { return path + ".parti
 std::string component_group_name(ComponentId id);  // "00000042"
 std::string component_path(ComponentId id);        // "/pool/components/00000042"
 
-struct ConfigInt {
-  const char* name;
-  int EvolutionConfig::*field;
-};
-inline constexpr ConfigInt kConfigInts[] = {
-    {"task_iterations", &EvolutionConfig::task_iterations},
-    {"children_per_task", &EvolutionConfig::children_per_task},
-    {"parallel_slots", &EvolutionConfig::parallel_slots},
-    {"validations", &EvolutionConfig::validations},
-    {"steps_per_validation", &EvolutionConfig::steps_per_validation},
-    {"batch_size", &EvolutionConfig::batch_size},
-    {"eval_batch_size", &EvolutionConfig::eval_batch_size},
-    {"max_image_size", &EvolutionConfig::max_image_size}};
+// The configuration's fields (evo/config_fields.h) as /config attributes: integers and flags as
+// int64, reals as float64, text as strings. Reading a checkpoint of an older format version, a
+// field it did not store takes its legacy value; a version-1 `baseline` (0/1) reads as none/transfer.
+void write_config_fields(hid_t group, const EvolutionConfig& c, const h5::Where& w);
+void read_config_fields(hid_t group, int64_t version, EvolutionConfig& c, const h5::Where& w);
 
 struct ConfigShape {
   const char* name;

@@ -20,7 +20,8 @@ using h5::Where;
 // threads faulting pages in at once (4 read this 2-core machine's disk at its full speed).
 constexpr int kReadThreads = 4;
 
-Handle open_checkpoint(const std::string& path) {
+// Opens a complete munet checkpoint; `version` gets its format version.
+Handle open_checkpoint(const std::string& path, int64_t* version = nullptr) {
   h5::quiet_errors();
   MUNET_CHECK(::access(path.c_str(), R_OK) == 0, path, ": cannot read checkpoint (missing or not readable)");
   MUNET_CHECK(H5Fis_hdf5(path.c_str()) > 0, path, ": not an HDF5 file");
@@ -30,26 +31,22 @@ Handle open_checkpoint(const std::string& path) {
   MUNET_CHECK(h5::has_attr(file, "format"), path, ": not a munet checkpoint (no 'format' attribute)");
   const std::string format = h5::read_string_attr(file, "format", root);
   MUNET_CHECK(format == kCheckpointFormat, path, ": not a munet checkpoint (format '", format, "')");
-  const int64_t version = h5::read_int_attr(file, "format_version", root);
-  MUNET_CHECK(version == kCheckpointVersion, path, ": checkpoint format version ", version,
-              ", this munet reads version ", kCheckpointVersion);
+  const int64_t v = h5::read_int_attr(file, "format_version", root);
+  MUNET_CHECK(v >= kOldestCheckpointVersion && v <= kCheckpointVersion, path, ": checkpoint format version ", v,
+              ", this munet reads versions ", kOldestCheckpointVersion, " to ", kCheckpointVersion);
+  if (version) *version = v;
   MUNET_CHECK(h5::has_attr(file, "complete") && h5::read_int_attr(file, "complete", root) == 1, path,
               ": incomplete checkpoint (its writer stopped before marking it complete)");
   return file;
 }
 
-EvolutionConfig read_config(hid_t file, std::vector<std::string>* task_names, const std::string& path) {
+EvolutionConfig read_config(hid_t file, int64_t version, std::vector<std::string>* task_names, const std::string& path) {
   const Where w{path, "/config"};
   Handle g = h5::open_group(file, "config", {path, "/"});
   EvolutionConfig c;
   *task_names = h5::read_strings_attr(g, "tasks", w);
-  for (const ConfigInt& f : kConfigInts) c.*f.field = int(h5::read_int_attr(g, f.name, w));
   for (const ConfigShape& f : kConfigShape) c.root.*f.field = int(h5::read_int_attr(g, f.name, w));
-  c.max_validation_examples = h5::read_int_attr(g, "max_val_examples", w);
-  c.base = h5::read_double_attr(g, "base", w);
-  c.flops_factor = h5::read_int_attr(g, "flops_factor", w) != 0;
-  c.baseline = h5::read_int_attr(g, "baseline", w) != 0;
-  c.seed = uint64_t(h5::read_int_attr(g, "seed", w));
+  read_config_fields(g, version, c, w);
   try {
     c.validate();
   } catch (const Error& e) {
@@ -60,13 +57,14 @@ EvolutionConfig read_config(hid_t file, std::vector<std::string>* task_names, co
 
 std::vector<int> to_ints(const std::vector<int64_t>& v) { return {v.begin(), v.end()}; }
 
-CheckpointInfo read_info(hid_t file, const std::string& path) {
+CheckpointInfo read_info(hid_t file, int64_t version, const std::string& path) {
   CheckpointInfo info;
+  info.format_version = version;
   EvolutionState& st = info.state;
   std::vector<std::string> names;
-  st.config = read_config(file, &names, path);
+  st.config = read_config(file, version, &names, path);
   const int64_t T = int64_t(names.size());
-  const HpSpace space(st.config.root.patch, st.config.root.layers, st.config.max_image_size);
+  const HpSpace space = st.config.space();
 
   {  // tasks
     const Where w{path, "/tasks"};
@@ -116,7 +114,7 @@ CheckpointInfo read_info(hid_t file, const std::string& path) {
       st.offspring[off_task[i]][off_model[i]] = int(off_count[i]);
     }
     const Progress& p = st.progress;
-    MUNET_CHECK(p.iteration >= 0 && p.iteration <= st.config.task_iterations && p.task >= 0 && p.task < T &&
+    MUNET_CHECK(p.iteration >= 0 && p.iteration <= st.config.turn_iterations() && p.task >= 0 && p.task < T &&
                     p.generation >= 0,
                 path, ": /progress (iteration ", p.iteration, ", task ", p.task, ", generation ", p.generation,
                 ") does not fit the config");
@@ -213,14 +211,16 @@ std::unique_ptr<Component> read_component(hid_t file, const PoolEntryInfo& e, co
 }  // namespace
 
 CheckpointInfo read_checkpoint_info(const std::string& path) {
-  Handle file = open_checkpoint(path);
-  return read_info(file, path);
+  int64_t version = 0;
+  Handle file = open_checkpoint(path, &version);
+  return read_info(file, version, path);
 }
 
 Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoProgress& progress,
                            const Shard& shard) {
-  Handle file = open_checkpoint(path);
-  CheckpointInfo info = read_info(file, path);
+  int64_t version = 0;
+  Handle file = open_checkpoint(path, &version);
+  CheckpointInfo info = read_info(file, version, path);
   Checkpoint ck{std::move(info.state), LayerPool(backend), std::move(info.run)};
   int64_t total = 0;
   for (const PoolEntryInfo& e : info.pool)
@@ -263,8 +263,9 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
 std::map<ComponentId, std::unique_ptr<Component>> read_components(const std::string& path,
                                                                   const std::vector<ComponentId>& ids,
                                                                   Backend& backend) {
-  Handle file = open_checkpoint(path);
-  CheckpointInfo info = read_info(file, path);
+  int64_t version = 0;
+  Handle file = open_checkpoint(path, &version);
+  CheckpointInfo info = read_info(file, version, path);
   std::map<ComponentId, std::unique_ptr<Component>> out;
   h5::RawChunkReads plan(path, kReadThreads);
   for (ComponentId id : ids) {

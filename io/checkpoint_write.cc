@@ -105,13 +105,8 @@ void write_config(hid_t file, const EvolutionState& st, const std::string& tmp) 
   std::vector<std::string> names;
   for (const TaskSignature& t : st.tasks) names.push_back(t.name);
   h5::write_attr(g, "tasks", names, w);
-  for (const ConfigInt& f : kConfigInts) h5::write_attr(g, f.name, int64_t(st.config.*f.field), w);
   for (const ConfigShape& f : kConfigShape) h5::write_attr(g, f.name, int64_t(st.config.root.*f.field), w);
-  h5::write_attr(g, "max_val_examples", int64_t(st.config.max_validation_examples), w);
-  h5::write_attr(g, "base", st.config.base, w);
-  h5::write_attr(g, "flops_factor", int64_t(st.config.flops_factor), w);
-  h5::write_attr(g, "baseline", int64_t(st.config.baseline), w);
-  h5::write_attr(g, "seed", int64_t(st.config.seed), w);
+  write_config_fields(g, st.config, w);
 }
 
 void write_tasks(hid_t file, const Evolution& evo, const std::string& tmp) {

@@ -58,7 +58,7 @@ int inspect_command(int argc, char** argv) {
   for (const PoolEntryInfo& e : info.pool) sizes[e.id] = {e.owner, e.size}, total += e.size, per_owner[e.owner] += e.size;
   const std::vector<TaskSummary> rows = summarize(st, sizes);
   if (vm["json"].as<bool>()) {
-    std::cout << "{\n  \"checkpoint\": " << json_string(path) << ",\n  \"format_version\": " << kCheckpointVersion
+    std::cout << "{\n  \"checkpoint\": " << json_string(path) << ",\n  \"format_version\": " << info.format_version
               << ",\n  \"generations_done\": " << info.generations_done
               << ",\n  \"total_generations\": " << info.total_generations
               << ",\n  \"complete_run\": " << (info.generations_done == info.total_generations ? "true" : "false")
@@ -76,7 +76,7 @@ int inspect_command(int argc, char** argv) {
     std::cout << "\n  ]\n}" << std::endl;
     return 0;
   }
-  std::printf("%s: munet checkpoint version %d\n", path.c_str(), kCheckpointVersion);
+  std::printf("%s: munet checkpoint version %lld\n", path.c_str(), (long long)info.format_version);
   std::printf("run: %s\n", info.run.command_line.c_str());
   std::printf("generations: %lld of %lld done%s\n", (long long)info.generations_done,
               (long long)info.total_generations, info.generations_done == info.total_generations ? " (complete)" : "");

@@ -1,5 +1,5 @@
 // `munet evolve`: grows one multitask system over a list of tasks by µ2Net evolution (or, with
-// --baseline, evolves each task alone from the root with the same compute) and prints the
+// --baseline, one of the baselines with the same compute) and prints the
 // per-task table: validation and test accuracy, parameters, activated share of the pool. With
 // --output it checkpoints every few generations and, run again, continues from the newest
 // complete checkpoint; --resume continues from a given one.
@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "app/commands.h"
+#include "app/evolve_options.h"
 #include "app/options.h"
 #include "app/stop_request.h"
 #include "data/tasks.h"
@@ -27,29 +28,6 @@
 
 namespace munet::app {
 namespace {
-
-po::options_description evolution_options() {
-  po::options_description e("Evolution");
-  e.add_options()
-      ("tasks", po::value<std::string>()->default_value("mnist,cmaterdb_bangla,cmaterdb_devanagari"),
-       "comma-separated task list, in the order they join the system")
-      ("task-iterations", po::value<int>()->default_value(2), "rounds over the task list")
-      ("children-per-task", po::value<int>()->default_value(64), "children sampled in each task's turn")
-      ("parallel-slots", po::value<int>()->default_value(8),
-       "children per generation (trained on the same data stream)")
-      ("validations", po::value<int>()->default_value(5), "validations per child")
-      ("steps-per-validation", po::value<int>()->default_value(100), "training steps between validations")
-      ("batch-size", po::value<int>()->default_value(512), "training batch size")
-      ("max-val-examples", po::value<int64_t>()->default_value(10000), "validate on at most this many examples")
-      ("eval-batch-size", po::value<int>()->default_value(256), "batch size for validation and test")
-      ("max-image-size", po::value<int>()->default_value(64), "largest image size the image_size mutation may reach")
-      ("base", po::value<double>()->default_value(1.0, "1.0"),
-       "score = accuracy * base^(accounted params / root params); < 1 favours smaller models")
-      ("flops-factor", po::value<bool>()->default_value(false, "false"), "µ2Net+ size and FLOPs factors (s = 0.99)")
-      ("baseline", po::value<bool>()->default_value(false, "false"),
-       "evolve each task alone from the root (no other task's models) with the same compute");
-  return e;
-}
 
 po::options_description gpu_evolution_options() {
   po::options_description g("GPU evolution (with --device cuda)");
@@ -110,19 +88,10 @@ std::vector<std::string> mismatches(const po::variables_map& vm, const Evolution
   std::vector<std::string> ck_tasks;
   for (const TaskSignature& t : ck.state.tasks) ck_tasks.push_back(t.name);
   compare("tasks", joined(my_tasks), joined(ck_tasks));
-  compare("task-iterations", cat(mine.task_iterations), cat(c.task_iterations));
-  compare("children-per-task", cat(mine.children_per_task), cat(c.children_per_task));
-  compare("parallel-slots", cat(mine.parallel_slots), cat(c.parallel_slots));
-  compare("validations", cat(mine.validations), cat(c.validations));
-  compare("steps-per-validation", cat(mine.steps_per_validation), cat(c.steps_per_validation));
-  compare("batch-size", cat(mine.batch_size), cat(c.batch_size));
-  compare("max-val-examples", cat(mine.max_validation_examples), cat(c.max_validation_examples));
-  compare("eval-batch-size", cat(mine.eval_batch_size), cat(c.eval_batch_size));
-  compare("max-image-size", cat(mine.max_image_size), cat(c.max_image_size));
-  compare("base", cat(mine.base), cat(c.base));
-  compare("flops-factor", cat(mine.flops_factor), cat(c.flops_factor));
-  compare("baseline", cat(mine.baseline), cat(c.baseline));
-  compare("seed", cat(mine.seed), cat(c.seed));
+#define MUNET_FIELD_COMPARE(type, member, name, ...) \
+  compare(option_name(name).c_str(), value_text<type>(mine.member), value_text<type>(c.member));
+  MUNET_EVOLUTION_FIELDS(MUNET_FIELD_COMPARE)
+#undef MUNET_FIELD_COMPARE
   compare("root", vm["root"].as<std::string>(), ck.run.root_file);
   for (const char* opt : {"model", "layers", "image-size", "patch", "hidden", "mlp", "heads"})
     if (given(opt)) {
@@ -219,21 +188,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
     workers = std::make_unique<DeviceWorkers>(std::move(backends), std::max(1, threads / n),
                                               cache_mb > 0 ? cache_mb << 20 : gpu_memory / 10 * 4);
   }
-  EvolutionConfig cfg;
-  cfg.root = model_from(vm, 1);  // the class count is each task's
-  cfg.task_iterations = vm["task-iterations"].as<int>();
-  cfg.children_per_task = vm["children-per-task"].as<int>();
-  cfg.parallel_slots = vm["parallel-slots"].as<int>();
-  cfg.validations = vm["validations"].as<int>();
-  cfg.steps_per_validation = vm["steps-per-validation"].as<int>();
-  cfg.batch_size = vm["batch-size"].as<int>();
-  cfg.max_validation_examples = vm["max-val-examples"].as<int64_t>();
-  cfg.eval_batch_size = vm["eval-batch-size"].as<int>();
-  cfg.max_image_size = vm["max-image-size"].as<int>();
-  cfg.base = vm["base"].as<double>();
-  cfg.flops_factor = vm["flops-factor"].as<bool>();
-  cfg.baseline = vm["baseline"].as<bool>();
-  cfg.seed = vm["seed"].as<uint64_t>();
+  EvolutionConfig cfg = evolution_config_from(vm);
   std::vector<std::string> names = split_list(vm["tasks"].as<std::string>());
   MUNET_CHECK(!names.empty(), "--tasks is empty");
   const std::string data_root = find_data_root(vm["data"].as<std::string>());
@@ -297,10 +252,11 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
       workers ? cat(workers->backend(0).describe(), " x ", workers->size(), " children at once, ",
                     workers->cache().budget() >> 20, " MiB cache; pool on ", backend.describe())
               : backend.describe();
+  const std::string baseline = c.baseline == "none" ? "" : " (baseline " + c.baseline_plan().text() + ")";
   std::printf("munet evolve%s: %zu tasks, %d iterations, %d children per task (%d per generation), "
-              "%d x %d steps x batch %d per child; root ViT hidden %d, %d layers, %dx%d; backend %s; %d rank%s (%s)\n",
-              c.baseline ? " (baseline: each task alone)" : "", evo->tasks().size(), c.task_iterations,
-              c.children_per_task, c.parallel_slots, c.validations, c.steps_per_validation, c.batch_size,
+              "%d x %d steps%s x batch %d per child; root ViT hidden %d, %d layers, %dx%d; backend %s; %d rank%s (%s)\n",
+              baseline.c_str(), evo->tasks().size(), c.turn_iterations(), c.turn_children(), c.parallel_slots,
+              c.child_validations(), c.steps_per_validation, c.epoch_cap ? " (at most one epoch)" : "", c.batch_size,
               c.root.hidden, c.root.layers, c.root.image_size, c.root.image_size, backend_text.c_str(),
               comm.size(), comm.size() == 1 ? "" : "s", comm.name().c_str());
   if (output.empty()) std::printf("no --output: nothing is checkpointed\n");

@@ -1,9 +1,12 @@
-// Option definitions, defaults and their conversion into configs.
+// Option definitions, defaults and their conversion into configs; the precedence of command
+// line, --config file and --preset.
 #include "app/options.h"
 
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
+#include "app/presets.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -17,14 +20,14 @@ po::options_description common_options() {
        "read options from this file (INI style, one 'name = value' per line); the command line wins")
       ("data", po::value<std::string>()->default_value("", "$MUNET_DATA"),
        "dataset folder laid out like shared/datasets (default: $MUNET_DATA, else ../shared/datasets)")
-      ("threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)")
-      ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results");
+      ("threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)");
   return g;
 }
 
 po::options_description train_task_options() {
   po::options_description t("Task and output");
   t.add_options()
+      ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results")
       ("task", po::value<std::string>()->default_value("mnist"),
        "task: mnist, fashion_mnist, omniglot, cmaterdb_bangla, cmaterdb_devanagari")
       ("log-every", po::value<int64_t>()->default_value(100), "print a progress line every this many steps (0: only at validations)")
@@ -97,6 +100,12 @@ bool parse_options(int argc, char** argv, const std::string& usage, const po::op
     } catch (const po::error& e) {
       fail(path, ": ", e.what());
     }
+  }
+  // A preset (munet evolve) fills in what neither the command line nor the config file gave.
+  if (all.find_nothrow("preset", false) && vm.count("preset") && !vm["preset"].as<std::string>().empty()) {
+    const Preset& p = preset(vm["preset"].as<std::string>());
+    std::istringstream in(p.options);
+    po::store(po::parse_config_file(in, all), vm);
   }
   po::notify(vm);
   return true;

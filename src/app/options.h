@@ -1,6 +1,6 @@
 // Command-line and config-file option groups shared by munet's subcommands (model shape,
 // training hyperparameters, augmentation), and the parsing rules: command line first, then an
-// INI-style --config file for anything not given on the command line.
+// INI-style --config file for anything not given on the command line, then a --preset.
 #pragma once
 #include <boost/program_options.hpp>
 #include <string>
@@ -13,14 +13,15 @@ namespace munet::app {
 
 namespace po = boost::program_options;
 
-po::options_description common_options();       // help, config, data, threads, seed
-po::options_description train_task_options();   // munet train's task, logging and output
+po::options_description common_options();       // help, config, data, threads
+po::options_description train_task_options();   // munet train's seed, task, logging and output
 po::options_description model_options();
 po::options_description training_options();
 po::options_description augmentation_options();
 po::options_description device_options();       // --device, --precision
 
-// Parses argv (after the subcommand) and the --config file into vm; `positional` names the
+// Parses argv (after the subcommand), the --config file and, where `all` has a --preset option,
+// the preset into vm, each filling only what the ones before left out; `positional` names the
 // options that bare arguments fill (e.g. a checkpoint file). Returns false when --help was asked
 // for (after printing usage + options).
 bool parse_options(int argc, char** argv, const std::string& usage, const po::options_description& all,

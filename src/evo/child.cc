@@ -10,10 +10,20 @@ namespace {
 constexpr Hp kPerChild[] = {Hp::Lr, Hp::LrSchedule, Hp::WarmupRatio, Hp::Momentum, Hp::Nesterov,
                             Hp::AdapterDim, Hp::NumLayers};
 
+const ChildRules& every_mutation() {
+  static const ChildRules all = [] {
+    ChildRules r;
+    r.mutate.fill(true);
+    return r;
+  }();
+  return all;
+}
+
 class RouteBuilder {
  public:
-  RouteBuilder(const ChildContext& ctx, const ModelRecord& parent, ModelRecord& child, Rng& rng)
-      : ctx_(ctx), parent_(parent), child_(child), rng_(rng), mu_(child.hparams.mu()) {}
+  RouteBuilder(const ChildContext& ctx, const ChildRules& rules, const ModelRecord& parent, ModelRecord& child,
+               Rng& rng)
+      : ctx_(ctx), rules_(rules), parent_(parent), child_(child), rng_(rng), mu_(child.hparams.mu()) {}
 
   // The id of component `name` (with `adapter_dim`, for adapters, when > 0) on the parent's
   // route, else on the nearest ancestor's (same task only when own_task_only), else on the
@@ -37,11 +47,15 @@ class RouteBuilder {
     return own_task_only ? -1 : match(ctx_.models.at(ctx_.root));
   }
 
-  // Puts an existing component on the route: cloned (trainable) or shared (frozen).
+  // Puts an existing component on the route: cloned (trainable) or shared (frozen). A paper
+  // baseline clones by its recipe (finetune: all, as µ = 1; the others: what it forces, as µ = 0).
   void take(ComponentId id) {
     const std::string& name = ctx_.pool.at(id).component->name();
     const bool must_clone = ctx_.pool.trainable_by(id, ctx_.task) || name == "encoder_norm";
-    if (must_clone || rng_.bernoulli(mu_)) {
+    const BaselinePlan& plan = rules_.baseline;
+    const bool clone = must_clone || plan.forces(name) ||
+                       (plan.paper() ? plan.kind == BaselineKind::Finetune : rng_.bernoulli(mu_));
+    if (clone) {
       if (!must_clone) child_.mutations.push_back("clone " + name);
       push(ctx_.pool.clone(id, ctx_.task), true);
     } else {
@@ -64,6 +78,7 @@ class RouteBuilder {
 
  private:
   const ChildContext& ctx_;
+  const ChildRules& rules_;
   const ModelRecord& parent_;
   ModelRecord& child_;
   Rng& rng_;
@@ -78,6 +93,14 @@ ComponentId on_route(const ModelRecord& m, const std::string& name) {
 
 }  // namespace
 
+ChildRules child_rules(const EvolutionConfig& config) {
+  ChildRules r;
+  r.mutate = config.mutating();
+  r.adapters = config.adapters;
+  r.baseline = config.baseline_plan();
+  return r;
+}
+
 ViTConfig model_shape(const ViTConfig& shape, const Hparams& hp, int num_classes) {
   ViTConfig c = shape;
   c.image_size = hp.image_size();
@@ -88,6 +111,7 @@ ViTConfig model_shape(const ViTConfig& shape, const Hparams& hp, int num_classes
 
 ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const Hparams& generation,
                        Rng& rng) {
+  const ChildRules& rules = ctx.rules ? *ctx.rules : every_mutation();
   ModelRecord child;
   child.task = ctx.task;
   child.parent = parent.id;
@@ -100,16 +124,19 @@ ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const
       hp[h] = generation[h];
     }
   }
-  const std::string mu_change = ctx.space.mutate(Hp::Mu, hp, parent.hparams.mu(), rng);
-  if (!mu_change.empty()) child.mutations.push_back(mu_change);
+  if (rules.mutate[int(Hp::Mu)]) {
+    const std::string mu_change = ctx.space.mutate(Hp::Mu, hp, parent.hparams.mu(), rng);
+    if (!mu_change.empty()) child.mutations.push_back(mu_change);
+  }
   for (Hp h : kPerChild) {
+    if (!rules.mutate[int(h)]) continue;
     const std::string m = ctx.space.mutate(h, hp, hp.mu(), rng);
     if (!m.empty()) child.mutations.push_back(m);
   }
   child.hparams = hp;
   const ViTConfig cfg = model_shape(ctx.shape, hp, ctx.shape.num_classes);
 
-  RouteBuilder b(ctx, parent, child, rng);
+  RouteBuilder b(ctx, rules, parent, child, rng);
   auto need = [&](const std::string& name) {
     const ComponentId id = b.find(name, false);
     MUNET_CHECK(id >= 0, "making a child of model ", parent.id, ": no component '", name,
@@ -142,7 +169,8 @@ ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const
     } else if (a >= 0) {
       child.mutations.push_back(cat("new ", adapter, " (dim ", hp.adapter_dim(), ")"));
       b.add_new(adapter, ComponentKind::Adapter, cfg, hp.adapter_dim());
-    } else if (rng.bernoulli(b.mu())) {
+    } else if (rules.baseline.kind == BaselineKind::Adapters ||
+               (!rules.baseline.paper() && rules.adapters && rng.bernoulli(b.mu()))) {
       child.mutations.push_back(cat("add ", adapter, " (dim ", hp.adapter_dim(), ")"));
       b.add_new(adapter, ComponentKind::Adapter, cfg, hp.adapter_dim());
     }

@@ -12,11 +12,23 @@
 #pragma once
 #include <map>
 
+#include "evo/config.h"
 #include "evo/model.h"
 #include "kernels/backend.h"
 #include "nn/vit_config.h"
 
 namespace munet {
+
+// What a configuration changes in making a child: the hyperparameters that mutate, whether
+// missing adapters may be added, and a paper baseline's fixed recipe (finetune: every component
+// cloned; freeze:K: blocks from K cloned, the rest shared; adapters:D: an adapter of width D in
+// every block, the rest shared; no mutation in any of them).
+struct ChildRules {
+  std::array<bool, kHpCount> mutate;
+  bool adapters = true;
+  BaselinePlan baseline;
+};
+ChildRules child_rules(const EvolutionConfig& config);
 
 struct ChildContext {
   const HpSpace& space;
@@ -26,6 +38,7 @@ struct ChildContext {
   int task = 0;
   ViTConfig shape;      // hidden, MLP, heads, patch of the system; num_classes of this task
   uint64_t init_seed = 0;  // for new components of this child
+  const ChildRules* rules = nullptr;  // null: µ2Net with every mutation on
 };
 
 // The child's record: hyperparameters, route (new components already added to the pool as

@@ -58,18 +58,21 @@ void read_result(const std::string& in, size_t& at, ModelRecord& child) {
 
 }  // namespace
 
-void EvolutionConfig::validate() const {
-  root.validate();
-  MUNET_CHECK(task_iterations >= 1, "task iterations must be >= 1, got ", task_iterations);
-  MUNET_CHECK(children_per_task >= 1, "children per task must be >= 1, got ", children_per_task);
-  MUNET_CHECK(parallel_slots >= 1, "parallel slots must be >= 1, got ", parallel_slots);
-  MUNET_CHECK(validations >= 1 && steps_per_validation >= 1, "validations (", validations,
-              ") and steps per validation (", steps_per_validation, ") must be >= 1");
-  MUNET_CHECK(batch_size >= 1, "batch size must be >= 1, got ", batch_size);
-  MUNET_CHECK(base > 0 && base <= 1, "score base must be in (0, 1], got ", base);
-  MUNET_CHECK(max_image_size >= root.image_size && max_image_size % root.patch == 0, "largest image size ",
-              max_image_size, " must be a multiple of the patch size ", root.patch, " and >= the root's ",
-              root.image_size);
+TrainConfig child_training(const EvolutionConfig& c, const Hparams& hp, int64_t train_examples) {
+  TrainConfig tc;
+  tc.batch_size = c.batch_size;
+  tc.validations = c.child_validations();
+  tc.steps = int64_t(tc.validations) * c.steps_per_validation_for(train_examples);
+  tc.schedule = hp.schedule();
+  tc.lr = hp[Hp::Lr];
+  tc.warmup_ratio = hp[Hp::WarmupRatio];
+  tc.sgd.momentum = hp[Hp::Momentum];  // 0: none
+  tc.sgd.nesterov = hp[Hp::Nesterov] != 0;
+  tc.augmentation = hp.augmentation();
+  tc.max_validation_examples = c.max_validation_examples;
+  tc.eval_batch_size = c.eval_batch_size;
+  tc.log_every = 0;
+  return tc;
 }
 
 TaskSignature signature_of(const TaskData& task) {
@@ -84,9 +87,9 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
       comm_(comm ? comm : own_comm_.get()),
       tasks_(std::move(tasks)),
       log_(log),
-      space_(cfg.root.patch, cfg.root.layers, cfg.max_image_size),
+      space_((cfg.validate(), cfg.space())),
+      rules_(child_rules(cfg)),
       pool_(backend) {
-  cfg.validate();
   st_.config = std::move(cfg);
   const EvolutionConfig& c = st_.config;
   MUNET_CHECK(!tasks_.empty(), "evolution needs at least one task");
@@ -148,9 +151,9 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionState sta
       st_(std::move(state)),
       tasks_(std::move(tasks)),
       log_(log),
-      space_(st_.config.root.patch, st_.config.root.layers, st_.config.max_image_size),
+      space_((st_.config.validate(), st_.config.space())),
+      rules_(child_rules(st_.config)),
       pool_(std::move(pool)) {
-  st_.config.validate();
   MUNET_CHECK(tasks_.size() == st_.tasks.size(), "the run has ", st_.tasks.size(), " tasks, ", tasks_.size(),
               " were loaded");
   for (size_t t = 0; t < tasks_.size(); ++t) {
@@ -171,11 +174,11 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionState sta
 }
 
 int Evolution::generations_per_turn() const {
-  return (st_.config.children_per_task + st_.config.parallel_slots - 1) / st_.config.parallel_slots;
+  return (st_.config.turn_children() + st_.config.parallel_slots - 1) / st_.config.parallel_slots;
 }
 
 int64_t Evolution::total_generations() const {
-  return int64_t(st_.config.task_iterations) * int64_t(tasks_.size()) * generations_per_turn();
+  return int64_t(st_.config.turn_iterations()) * int64_t(tasks_.size()) * generations_per_turn();
 }
 
 int64_t Evolution::generations_done() const {
@@ -186,9 +189,9 @@ int64_t Evolution::generations_done() const {
 Hparams Evolution::generation_hparams(ModelId best, int task, int iteration, int generation) const {
   Hparams hp = st_.models.at(best != kNoModel ? best : st_.root).hparams;
   Rng rng(st_.config.seed, {uint64_t(task), uint64_t(iteration), uint64_t(generation), kDatasetKey});
-  const double default_mu = space_.defaults(st_.config.root.image_size).mu();
   for (int i = 0; i < kHpCount; ++i)
-    if (space_.spec(static_cast<Hp>(i)).dataset) space_.mutate(static_cast<Hp>(i), hp, default_mu, rng);
+    if (space_.spec(static_cast<Hp>(i)).dataset && rules_.mutate[i])
+      space_.mutate(static_cast<Hp>(i), hp, st_.config.mu, rng);
   return hp;
 }
 
@@ -217,20 +220,8 @@ void Evolution::train_child(ModelRecord& child, int task, uint64_t data_seed, in
   const EvolutionConfig& c = st_.config;
   const TaskData& data = tasks_[task];
   const ViTConfig shape = model_shape(c.root, child.hparams, data.num_classes);
-  TrainConfig tc;
-  tc.batch_size = c.batch_size;
-  tc.steps = int64_t(c.validations) * c.steps_per_validation;
-  tc.validations = c.validations;
-  tc.schedule = child.hparams.schedule();
-  tc.lr = child.hparams[Hp::Lr];
-  tc.warmup_ratio = child.hparams[Hp::WarmupRatio];
-  tc.sgd.momentum = child.hparams[Hp::Momentum];
-  tc.sgd.nesterov = child.hparams[Hp::Nesterov] != 0;
-  tc.augmentation = child.hparams.augmentation();
-  tc.max_validation_examples = c.max_validation_examples;
-  tc.eval_batch_size = c.eval_batch_size;
+  TrainConfig tc = child_training(c, child.hparams, data.train.size);
   tc.seed = data_seed;
-  tc.log_every = 0;
   TrainResult r;
   if (worker < 0) {
     Network net(backend_, shape, route_steps(child, true));
@@ -343,14 +334,14 @@ void Evolution::begin_turn(int task, int iteration) {
   turn = TurnState{};
   if (st_.best[task] != kNoModel)
     turn.own.emplace_back(st_.best[task], current_score(st_.models.at(st_.best[task]), task));
-  if (!st_.config.baseline)
+  if (rules_.baseline.kind == BaselineKind::None)
     for (size_t t = 0; t < tasks_.size(); ++t)
       if (int(t) != task && st_.best[t] != kNoModel) turn.seeds.push_back(st_.best[t]);
   turn.seeds.push_back(st_.root);
   Rng seed_rng(st_.config.seed, {uint64_t(task), uint64_t(iteration), 0, kSeedsKey});
   seed_rng.shuffle(turn.seeds);
   if (log_)
-    *log_ << "task " << tasks_[task].name << ", iteration " << iteration + 1 << "/" << st_.config.task_iterations
+    *log_ << "task " << tasks_[task].name << ", iteration " << iteration + 1 << "/" << st_.config.turn_iterations()
           << std::endl;
 }
 
@@ -366,12 +357,14 @@ void Evolution::run_generation(int task, int iteration, int g) {
   ParentSampler sampler(turn.own, turn.seeds, st_.offspring[task], turn.seed_start);
   std::vector<ModelRecord> children;
   int made = g * c.parallel_slots;
-  for (int slot = 0; slot < c.parallel_slots && made < c.children_per_task; ++slot, ++made) {
+  for (int slot = 0; slot < c.parallel_slots && made < c.turn_children(); ++slot, ++made) {
     Rng rng(c.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), uint64_t(slot), kChildKey});
-    const ModelRecord& parent = st_.models.at(sampler.sample(rng));
+    // A paper baseline's parent is always the root.
+    const ModelRecord& parent = st_.models.at(rules_.baseline.paper() ? st_.root : sampler.sample(rng));
     const ChildContext ctx{space_, pool_, st_.models, st_.root, task, shape,
                            stream_id(c.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), uint64_t(slot),
-                                              kInitKey})};
+                                              kInitKey}),
+                           &rules_};
     children.push_back(make_child(ctx, parent, gen_hp, rng));
     ModelRecord& child = children.back();
     child.id = st_.next_model++;
@@ -454,13 +447,13 @@ void Evolution::run_generation(int task, int iteration, int g) {
     const ModelId top = best_of(turn_models(), task);
     int64_t done = -children_before_, remaining = 0;
     for (int n : st_.children) done += n;
-    remaining = int64_t(tasks_.size()) * c.task_iterations * c.children_per_task - children_before_ - done;
+    remaining = int64_t(tasks_.size()) * c.turn_iterations() * c.turn_children() - children_before_ - done;
     const double elapsed = now_seconds() - started_;
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "  %s iteration %d generation %d/%d: children %d/%d (accepted %d), best score %.4f "
                   "(model %lld), pool %.2fM params, ETA %s",
-                  data.name.c_str(), iteration + 1, g + 1, generations_per_turn(), made, c.children_per_task,
+                  data.name.c_str(), iteration + 1, g + 1, generations_per_turn(), made, c.turn_children(),
                   st_.accepted[task], top == kNoModel ? 0.0 : current_score(st_.models.at(top), task),
                   (long long)top, pool_.total_params() / 1e6,
                   done > 0 ? format_duration(elapsed / double(done) * double(remaining)).c_str() : "?");
@@ -558,7 +551,7 @@ void Evolution::step() {
 
 void Evolution::turn(int task, int iteration) {
   MUNET_CHECK(task >= 0 && task < int(tasks_.size()) && iteration >= 0 &&
-                  iteration < st_.config.task_iterations && st_.progress.generation == 0,
+                  iteration < st_.config.turn_iterations() && st_.progress.generation == 0,
               "turn(", task, ", ", iteration, "): not a task's turn to begin");
   st_.progress = Progress{iteration, task, 0};
   for (int g = 0; g < generations_per_turn(); ++g) step();

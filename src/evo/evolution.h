@@ -29,31 +29,14 @@
 #include "data/dataset.h"
 #include "dist/communicator.h"
 #include "evo/child.h"
+#include "evo/config.h"
 #include "evo/device_workers.h"
 #include "evo/scoring.h"
 #include "nn/network.h"
+#include "train/trainer.h"
 #include "util/thread_pool.h"
 
 namespace munet {
-
-struct EvolutionConfig {
-  ViTConfig root;               // the root's shape (its class count is unused)
-  int task_iterations = 2;
-  int children_per_task = 64;
-  int parallel_slots = 8;       // children per generation (trained on the same data stream)
-  int validations = 5;
-  int steps_per_validation = 100;
-  int batch_size = 512;
-  int64_t max_validation_examples = 10000;
-  int eval_batch_size = 256;
-  int max_image_size = 64;
-  double base = 1.0;            // score = quality * base^(accounted / root params)
-  bool flops_factor = false;    // µ2Net+
-  bool baseline = false;        // each task alone: only the root as seed, no other task's models
-  uint64_t seed = 0;
-
-  void validate() const;
-};
 
 // What a checkpoint records of each task, to check that a resumed run sees the same data.
 struct TaskSignature {
@@ -95,6 +78,11 @@ struct EvolutionState {
 };
 
 TaskSignature signature_of(const TaskData& task);
+
+// How a child with hyperparameters `hp` trains on a task with this many training examples: the
+// turn plan's validations, each after the steps the one-epoch cap allows, the schedule over all
+// of them (the data seed is the generation's, set by the caller).
+TrainConfig child_training(const EvolutionConfig& c, const Hparams& hp, int64_t train_examples);
 
 struct TaskSummary {
   std::string task;
@@ -140,7 +128,7 @@ class Evolution {
   void step();
   // One whole task's turn from its start (tests drive turns directly).
   void turn(int task, int iteration);
-  bool done() const { return st_.progress.iteration >= st_.config.task_iterations; }
+  bool done() const { return st_.progress.iteration >= st_.config.turn_iterations(); }
   int generations_per_turn() const;
   int64_t total_generations() const;
   int64_t generations_done() const;
@@ -202,6 +190,7 @@ class Evolution {
   std::vector<TaskData> tasks_;
   std::ostream* log_;
   HpSpace space_;
+  ChildRules rules_;  // from the config: what mutates, adapters, the baseline
   LayerPool pool_;
   double started_ = 0;          // for the ETA: this process's start and
   int64_t children_before_ = 0;  // children done before it (when resumed)

@@ -1,6 +1,7 @@
 // The search space's value lists, defaults and the mutation rule.
 #include "evo/hparams.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -19,7 +20,17 @@ Augmentation Hparams::augmentation() const {
   return a;
 }
 
-HpSpace::HpSpace(int patch, int max_layers, int max_image_size) {
+Hp hp_by_name(const std::string& name) {
+  std::string valid;
+  for (int i = 0; i < kHpCount; ++i) {
+    if (name == kHpNames[i]) return static_cast<Hp>(i);
+    valid += cat(i ? ", " : "", kHpNames[i]);
+  }
+  fail("unknown hyperparameter '", name, "' (valid: ", valid, ")");
+}
+
+HpSpace::HpSpace(int patch, int max_layers, int max_image_size, std::vector<double> momentum, HpDefaults d)
+    : defaults_(d) {
   MUNET_CHECK(patch > 0 && max_image_size >= patch, "image sizes need a patch size (", patch,
               ") no larger than the largest image size (", max_image_size, ")");
   MUNET_CHECK(max_layers >= 0, "max layers must be >= 0, got ", max_layers);
@@ -29,32 +40,36 @@ HpSpace::HpSpace(int patch, int max_layers, int max_image_size) {
   std::vector<double> mus;
   for (int i = 10; i <= 30; i += 2) mus.push_back(i / 100.0);
   const std::vector<double> jitter = {0, 0.01, 0.02, 0.05, 0.1, 0.2};
-  specs_[int(Hp::Mu)] = {"mu", mus, true, false};
-  specs_[int(Hp::Lr)] = {"lr", {1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5}, true, false};
-  specs_[int(Hp::LrSchedule)] = {"lr_schedule", {0, 1, 2}, false, false};  // LrScheduleKind order
-  specs_[int(Hp::WarmupRatio)] = {"lr_warmup_ratio", {0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4}, true, false};
-  specs_[int(Hp::Momentum)] = {"momentum", {0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99}, true, false};
-  specs_[int(Hp::Nesterov)] = {"nesterov", {0, 1}, false, false};
-  specs_[int(Hp::AdapterDim)] = {"adapter_dim", {8, 16, 32, 64, 128}, true, false};
-  specs_[int(Hp::NumLayers)] = {"num_layers", layers, true, false};
-  specs_[int(Hp::ImageSize)] = {"image_size", sizes, true, true};
-  specs_[int(Hp::Crop)] = {"crop", {0, 1}, false, true};
-  specs_[int(Hp::AreaMin)] = {"area_range_min", {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0}, true, true};
-  specs_[int(Hp::AspectMin)] = {"aspect_ratio_range_min", {0.25, 0.5, 0.75, 1.0}, true, true};
-  specs_[int(Hp::Flip)] = {"flip_left_right", {0, 1}, false, true};
-  specs_[int(Hp::Brightness)] = {"brightness_delta", jitter, true, true};
-  specs_[int(Hp::Contrast)] = {"contrast_delta", jitter, true, true};
+  MUNET_CHECK(!momentum.empty() && std::is_sorted(momentum.begin(), momentum.end()) &&
+                  std::adjacent_find(momentum.begin(), momentum.end()) == momentum.end() && momentum.front() >= 0 &&
+                  momentum.back() < 1,
+              "momentum values must be distinct, sorted and in [0, 1) (0: none)");
+  specs_[int(Hp::Mu)] = {kHpNames[int(Hp::Mu)], mus, true, false};
+  specs_[int(Hp::Lr)] = {kHpNames[int(Hp::Lr)], {1e-4, 2e-4, 5e-4, 1e-3, 2e-3, 5e-3, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5}, true, false};
+  specs_[int(Hp::LrSchedule)] = {kHpNames[int(Hp::LrSchedule)], {0, 1, 2}, false, false};  // LrScheduleKind order
+  specs_[int(Hp::WarmupRatio)] = {kHpNames[int(Hp::WarmupRatio)], {0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4}, true, false};
+  specs_[int(Hp::Momentum)] = {kHpNames[int(Hp::Momentum)], std::move(momentum), true, false};
+  specs_[int(Hp::Nesterov)] = {kHpNames[int(Hp::Nesterov)], {0, 1}, false, false};
+  specs_[int(Hp::AdapterDim)] = {kHpNames[int(Hp::AdapterDim)], {8, 16, 32, 64, 128}, true, false};
+  specs_[int(Hp::NumLayers)] = {kHpNames[int(Hp::NumLayers)], layers, true, false};
+  specs_[int(Hp::ImageSize)] = {kHpNames[int(Hp::ImageSize)], sizes, true, true};
+  specs_[int(Hp::Crop)] = {kHpNames[int(Hp::Crop)], {0, 1}, false, true};
+  specs_[int(Hp::AreaMin)] = {kHpNames[int(Hp::AreaMin)], {0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0}, true, true};
+  specs_[int(Hp::AspectMin)] = {kHpNames[int(Hp::AspectMin)], {0.25, 0.5, 0.75, 1.0}, true, true};
+  specs_[int(Hp::Flip)] = {kHpNames[int(Hp::Flip)], {0, 1}, false, true};
+  specs_[int(Hp::Brightness)] = {kHpNames[int(Hp::Brightness)], jitter, true, true};
+  specs_[int(Hp::Contrast)] = {kHpNames[int(Hp::Contrast)], jitter, true, true};
 }
 
 Hparams HpSpace::defaults(int image_size) const {
   Hparams h;
-  h[Hp::Mu] = 0.2;
+  h[Hp::Mu] = defaults_.mu;
   h[Hp::Lr] = 0.01;
   h[Hp::LrSchedule] = double(static_cast<int>(LrScheduleKind::Cosine));
-  h[Hp::WarmupRatio] = 0.05;
+  h[Hp::WarmupRatio] = defaults_.warmup_ratio;
   h[Hp::Momentum] = 0.9;
   h[Hp::Nesterov] = 0;
-  h[Hp::AdapterDim] = 32;
+  h[Hp::AdapterDim] = defaults_.adapter_dim;
   h[Hp::NumLayers] = spec(Hp::NumLayers).values.back();
   h[Hp::ImageSize] = image_size;
   h[Hp::Crop] = 1;
@@ -91,6 +106,7 @@ void HpSpace::check(const Hparams& hp) const {
 std::string HpSpace::value_string(Hp h, double v) const {
   if (h == Hp::LrSchedule) return lr_schedule_name(static_cast<LrScheduleKind>(static_cast<int>(v)));
   if (!spec(h).numeric) return v != 0 ? "true" : "false";
+  if (h == Hp::Momentum && v == 0) return "none";
   std::ostringstream out;
   out << v;
   return out.str();

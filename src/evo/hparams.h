@@ -22,6 +22,25 @@ enum class Hp {
 };
 constexpr int kHpCount = static_cast<int>(Hp::Count);
 
+// The hyperparameters' names, in Hp order (as checkpoints and --mutate write them).
+constexpr const char* kHpNames[kHpCount] = {
+    "mu",       "lr",         "lr_schedule",    "lr_warmup_ratio",        "momentum",        "nesterov",
+    "adapter_dim", "num_layers", "image_size",  "crop", "area_range_min", "aspect_ratio_range_min",
+    "flip_left_right", "brightness_delta", "contrast_delta"};
+// The hyperparameter called `name` (throws munet::Error naming the valid names).
+Hp hp_by_name(const std::string& name);
+
+// Momentum's valid values unless a configuration says otherwise (auto-tune v2). 0 stands for
+// "none", plain SGD (the reference's momentum=None): v = g, p -= lr * g.
+inline const std::vector<double> kDefaultMomentumValues = {0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99};
+
+// The root's values of the hyperparameters the configurations set differently.
+struct HpDefaults {
+  double mu = 0.2;
+  double warmup_ratio = 0.05;
+  int adapter_dim = 32;
+};
+
 struct HpSpec {
   const char* name;
   std::vector<double> values;  // valid values, in mutation order
@@ -48,11 +67,13 @@ class Hparams {
 
 class HpSpace {
  public:
-  // image sizes: multiples of `patch` up to max_image_size; num_layers: 0 .. max_layers.
-  HpSpace(int patch, int max_layers, int max_image_size);
+  // image sizes: multiples of `patch` up to max_image_size; num_layers: 0 .. max_layers;
+  // momentum: `momentum` (sorted, 0 for none); the root's µ, warm-up and adapter width: `d`.
+  HpSpace(int patch, int max_layers, int max_image_size,
+          std::vector<double> momentum = kDefaultMomentumValues, HpDefaults d = {});
 
   const HpSpec& spec(Hp h) const { return specs_[static_cast<int>(h)]; }
-  // µ2Net's defaults, with the given image size and num_layers = max_layers.
+  // µ2Net's defaults (with the HpDefaults given), the given image size and num_layers = max_layers.
   Hparams defaults(int image_size) const;
   // Mutates h with probability `prob`; returns a description ("lr 0.01->0.02") or "" if unchanged.
   std::string mutate(Hp h, Hparams& hp, double prob, Rng& rng) const;
@@ -64,6 +85,7 @@ class HpSpace {
 
  private:
   std::array<HpSpec, kHpCount> specs_;
+  HpDefaults defaults_;
 };
 
 // The index of hp[h] in its valid values (throws when not found).

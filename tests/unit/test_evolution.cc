@@ -136,7 +136,7 @@ TEST(Evolution, BaselineNeverUsesAnotherTasksModels) {
   MUNET_REQUIRE_DATA_ROOT(root);
   CpuBackend be(2);
   EvolutionConfig cfg = tiny_config(5);
-  cfg.baseline = true;
+  cfg.baseline = "transfer";
   cfg.task_iterations = 1;
   Evolution evo(be, be.pool(), cfg, two_tasks(root), nullptr);
   evo.run();
