@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "io/idx_reader.h"
-#include "io/npz_reader.h"
+#include "data/idx_reader.h"
+#include "data/npz_reader.h"
 #include "util/error.h"
 #include "util/rng.h"
 

@@ -1,9 +1,9 @@
 // IDX parsing on top of read_gzip_file; every size is checked against the header.
-#include "io/idx_reader.h"
+#include "data/idx_reader.h"
 
 #include <iomanip>
 
-#include "io/gzip_file.h"
+#include "data/gzip_file.h"
 #include "util/error.h"
 
 namespace munet {
