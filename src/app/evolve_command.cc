@@ -12,13 +12,13 @@
 #include "app/commands.h"
 #include "app/options.h"
 #include "app/stop_request.h"
-#include "data/tasks.h"
 #include "dist/communicator.h"
 #include "evo/evolution.h"
 #include "evo/genealogy_csv.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_dir.h"
 #include "io/model_file.h"
+#include "io/task_entries.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "munet/build_config.h"
 #if MUNET_MPI
@@ -32,7 +32,9 @@ po::options_description evolution_options() {
   po::options_description e("Evolution");
   e.add_options()
       ("tasks", po::value<std::string>()->default_value("mnist,cmaterdb_bangla,cmaterdb_devanagari"),
-       "comma-separated task list, in the order they join the system")
+       "comma-separated task list, in the order they join the system: built-in tasks (mnist, fashion_mnist, "
+       "omniglot, cmaterdb_bangla, cmaterdb_devanagari) and task files from munet task pack, mixed; an entry is a "
+       "task file when it contains '/' or ends in .h5 (e.g. mnist,./flowers.h5)")
       ("task-iterations", po::value<int>()->default_value(2), "rounds over the task list")
       ("children-per-task", po::value<int>()->default_value(64), "children sampled in each task's turn")
       ("parallel-slots", po::value<int>()->default_value(8),
@@ -92,6 +94,13 @@ po::options_description checkpoint_options() {
   return c;
 }
 
+// The --tasks entries that load a run's tasks again: task files by path, built-ins by name.
+std::vector<std::string> task_entries_of(const EvolutionState& st) {
+  std::vector<std::string> out;
+  for (const TaskSignature& t : st.tasks) out.push_back(t.file.empty() ? t.name : t.file);
+  return out;
+}
+
 std::string joined(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
@@ -107,9 +116,7 @@ std::vector<std::string> mismatches(const po::variables_map& vm, const Evolution
     if (given(opt) && here != there) out.push_back(cat("--", opt, " is ", here, " here, ", there, " in the checkpoint"));
   };
   const EvolutionConfig& c = ck.state.config;
-  std::vector<std::string> ck_tasks;
-  for (const TaskSignature& t : ck.state.tasks) ck_tasks.push_back(t.name);
-  compare("tasks", joined(my_tasks), joined(ck_tasks));
+  compare("tasks", joined(my_tasks), joined(task_entries_of(ck.state)));
   compare("task-iterations", cat(mine.task_iterations), cat(c.task_iterations));
   compare("children-per-task", cat(mine.children_per_task), cat(c.children_per_task));
   compare("parallel-slots", cat(mine.parallel_slots), cat(c.parallel_slots));
@@ -236,7 +243,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   cfg.seed = vm["seed"].as<uint64_t>();
   std::vector<std::string> names = split_list(vm["tasks"].as<std::string>());
   MUNET_CHECK(!names.empty(), "--tasks is empty");
-  const std::string data_root = find_data_root(vm["data"].as<std::string>());
+  const std::string data_option = vm["data"].as<std::string>();
   const std::string output = vm["output"].as<std::string>();
   const int every = vm["checkpoint-every"].as<int>(), keep = vm["keep-checkpoints"].as<int>();
   const int64_t max_generations = vm["max-generations"].as<int64_t>();
@@ -274,8 +281,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
     Checkpoint ck = read_checkpoint(resume, backend, progress_printer("reading checkpoint"),
                                     Shard{comm.rank(), comm.size()});
     run.root_file = ck.run.root_file;
-    std::vector<TaskData> tasks;
-    for (const TaskSignature& t : ck.state.tasks) tasks.push_back(load_task(t.name, data_root));
+    std::vector<TaskData> tasks = load_task_entries(task_entries_of(ck.state), data_option);
     evo = std::make_unique<Evolution>(backend, backend.pool(), std::move(ck.state), std::move(ck.pool),
                                       std::move(tasks), log, &comm);
   } else {
@@ -286,8 +292,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
       pretrained = std::move(m.components);
       std::printf("root: %s (trained on %s)\n", run.root_file.c_str(), m.task.c_str());
     }
-    std::vector<TaskData> tasks;
-    for (const std::string& n : names) tasks.push_back(load_task(n, data_root));
+    std::vector<TaskData> tasks = load_task_entries(names, data_option);
     evo = std::make_unique<Evolution>(backend, backend.pool(), cfg, std::move(tasks), log, std::move(pretrained),
                                       &comm);
   }
