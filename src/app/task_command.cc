@@ -3,7 +3,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <iostream>
+#include <string>
 
 #include "app/commands.h"
 #include "app/options.h"
@@ -13,6 +15,15 @@
 
 namespace munet::app {
 namespace {
+
+// A "VmRSS:"/"VmHWM:" line of /proc/self/status, in KiB (0 where there is none).
+int64_t memory_kib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field, 0) == 0) return std::stoll(line.substr(std::strlen(field)));
+  return 0;
+}
 
 constexpr char kPackUsage[] =
     "usage: munet task pack SOURCE --name NAME --output FILE.h5 [options]\n"
@@ -102,11 +113,16 @@ int pack(int argc, char** argv) {
 
 int info(int argc, char** argv) {
   po::options_description opts("Options");
-  opts.add_options()("help,h", "show this help and exit")("file", po::value<std::string>(), "task file");
+  opts.add_options()("help,h", "show this help and exit")("file", po::value<std::string>(), "task file")(
+      "verify", po::bool_switch(),
+      "also read every array (chunk by chunk, as training does), check labels and classes, recompute the content "
+      "hash, and print the memory that took");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
-  if (!parse_options(argc, argv, "usage: munet task info FILE.h5\nShows what a task file holds (attributes only).",
+  if (!parse_options(argc, argv,
+                     "usage: munet task info FILE.h5 [--verify]\nShows what a task file holds (its attributes; "
+                     "with --verify, its data checked).",
                      opts, vm, &pos))
     return 0;
   MUNET_CHECK(vm.count("file"), "no task file given (usage: munet task info FILE.h5)");
@@ -125,6 +141,15 @@ int info(int argc, char** argv) {
               (long long)info.width, (long long)info.channels);
   std::printf("source:     %s\n", h.source.c_str());
   std::printf("hash:       %s\n", h.content_hash.c_str());
+  if (vm["verify"].as<bool>()) {
+    const int64_t before = memory_kib("VmRSS:");
+    const TaskData task = read_task_file(path);
+    const double images = double(task.train.pixels.size() + task.validation.pixels.size() + task.test.pixels.size());
+    const double peak = double(memory_kib("VmHWM:") - before) * 1024.0;
+    std::printf("verified:   every label in range, every class trained, content hash matches; %.1f MB of images "
+                "read with a peak of %.1f MB more memory (%.2fx)\n",
+                images / 1e6, peak / 1e6, peak / images);
+  }
   return 0;
 }
 

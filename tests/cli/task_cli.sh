@@ -35,6 +35,7 @@ grep -q "^source:     image folder .*/shapes (3 classes, 90 images)" info.log ||
 hash=$(sed -n 's/^hash: *//p' info.log)
 [[ ${#hash} == 32 ]] || fail "hash '$hash'"
 $py "$here/check_task_file.py" read shapes.h5 shapes 3 65 7 18 16 16 3
+"$munet" task info shapes.h5 --verify | grep -q "^verified:   .* content hash matches" || fail "task info --verify"
 # Packing again gives the same file content (fixed shuffle), under another name a different one.
 "$munet" task pack shapes --name shapes --output again.h5 > /dev/null
 [[ $("$munet" task info again.h5 | sed -n 's/^hash: *//p') == "$hash" ]] || fail "packing is not reproducible"
