@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Task files through the command line: pack a generated image folder (8- and 16-bit grey, RGBA and
 # palette PNGs, RGB JPEGs) and a generated NPZ, show them with task info, read them with h5py alone
-# (hash recomputed) and have munet read a task file h5py wrote; train, predict and evolve on task
+# (hash recomputed) and have munet read a task file h5py wrote; read a larger one within 1.1x its
+# images' memory; train, predict and evolve on task
 # files (stopped and resumed from the checkpoint, which records each task's source and hash); and
 # the errors for a missing or truncated task file, an HDF5 file that is not a task, a duplicate task
 # in --tasks, an empty folder, a corrupt PNG, a too-small validation split, an NPZ without the arrays.
@@ -55,6 +56,14 @@ PY
 "$munet" task pack digits_train.npz --test digits_test.npz --name digits --output digits.h5 > /dev/null
 "$munet" task info digits.h5 | grep -q "^splits:     108 train / 12 validation / 30 test" || fail "npz split sizes"
 $py "$here/check_task_file.py" read digits.h5 digits 4 108 12 30 12 12 1
+
+# Reading goes chunk by chunk into the task's arrays: peak memory at most 1.1x the images (74 MB here).
+$py -c "import numpy as np; r = np.random.default_rng(2); np.savez('big.npz', images=r.integers(0, 256, (24000, 32, 32, 3), dtype=np.uint8), labels=np.arange(24000) % 10)"
+"$munet" task pack big.npz --name big --output big.h5 > /dev/null
+"$munet" task info big.h5 --verify | tee verify.log | grep "^verified"
+ratio=$(sed -n 's/^verified: .*(\([0-9.]*\)x)$/\1/p' verify.log)
+$py -c "import sys; sys.exit(0 if 0 < float('$ratio') <= 1.1 else 1)" || fail "reading took ${ratio}x the images' memory"
+rm big.npz big.h5
 
 # A task file written by h5py alone is a task like any other.
 $py "$here/check_task_file.py" write squares.h5 squares
