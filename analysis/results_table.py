@@ -54,7 +54,8 @@ def markdown(ck):
             r["accepted"], r["children"]))
     lines += ["", "Task data (content hash, XXH3-128, and source):", ""]
     for r in rows(ck):
-        lines.append("- %s: %s, %s" % (r["task"], r["content_hash"] or "(not recorded)", r["source"] or "(not recorded)"))
+        lines.append("- %s: %s, %s" % (r["task"], r["content_hash"] or "(not recorded)",
+                                       r["source"] or "(not recorded)"))
     lines.append("")
     lines.append("Pool: %d components, %d parameters (root %d). Generations: %d of %d done. Models sampled: %d."
                  % (ck.pool_components, ck.pool_parameters, ck.root_parameters, ck.generations_done,

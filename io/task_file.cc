@@ -26,16 +26,17 @@ int64_t rows_per_chunk(int64_t image_bytes, int64_t rows) {
   return std::max<int64_t>(1, std::min(rows, kChunkBytes / std::max<int64_t>(1, image_bytes)));
 }
 
-void write_dataset(hid_t group, const char* name, hid_t file_type, hid_t mem_type, const std::vector<hsize_t>& dims,
-                   const void* data, const Where& w) {
+// A chunked, deflated dataset of `element_bytes`-byte elements, written whole from `data`.
+void write_dataset(hid_t group, const char* name, hid_t file_type, hid_t mem_type, size_t element_bytes,
+                   const std::vector<hsize_t>& dims, const void* data, const Where& w) {
   const std::string what = cat(w.object, "/", name);
   Handle space = check(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose, w.file,
                        "cannot make a dataspace");
   Handle plist = check(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, w.file, "cannot make a property list");
   std::vector<hsize_t> chunk = dims;
-  int64_t row_bytes = 1;
+  int64_t row_bytes = int64_t(element_bytes);
   for (size_t d = 1; d < dims.size(); ++d) row_bytes *= int64_t(dims[d]);
-  chunk[0] = hsize_t(rows_per_chunk(row_bytes * (file_type == H5T_STD_I32LE ? 4 : 1), int64_t(dims[0])));
+  chunk[0] = hsize_t(rows_per_chunk(row_bytes, int64_t(dims[0])));
   check(H5Pset_chunk(plist, int(chunk.size()), chunk.data()), w.file, cat("cannot chunk ", what));
   check(H5Pset_deflate(plist, kDeflateLevel), w.file, cat("cannot compress ", what));
   Handle ds = check(H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, plist, H5P_DEFAULT), H5Dclose, w.file,
@@ -73,12 +74,12 @@ Handle open_task(const std::string& path) {
                "cannot open HDF5 file (truncated or damaged?)");
 }
 
-// The dataset's dimensions and whether its elements are integers of `bytes` bytes.
-std::vector<hsize_t> integer_dims(hid_t ds, size_t bytes, const std::string& path, const std::string& what,
+// The dataset's dimensions, after checking that it holds integers (unsigned bytes when `bytes`).
+std::vector<hsize_t> integer_dims(hid_t ds, bool bytes, const std::string& path, const std::string& what,
                                   const char* want) {
   Handle type = check(H5Dget_type(ds), H5Tclose, path, cat(what, " has no type"));
-  MUNET_CHECK(H5Tget_class(type) == H5T_INTEGER && (bytes == 0 || H5Tget_size(type) == bytes), path, ": ", what,
-              " must hold ", want);
+  MUNET_CHECK(H5Tget_class(type) == H5T_INTEGER && (!bytes || (H5Tget_size(type) == 1 && H5Tget_sign(type) == H5T_SGN_NONE)),
+              path, ": ", what, " must hold ", want);
   return h5::dims_of(ds, {path, what});
 }
 
@@ -110,10 +111,10 @@ TaskFileInfo read_info(hid_t file, const std::string& path) {
     Handle images = h5::open_dataset(g, "images", {path, group});
     Handle labels = h5::open_dataset(g, "labels", {path, group});
     const std::vector<hsize_t> d =
-        integer_dims(images, 1, path, group + "/images", "uint8 images (N x H x W x C)");
+        integer_dims(images, true, path, group + "/images", "uint8 images (N x H x W x C)");
     MUNET_CHECK(d.size() == 4 && (d[3] == 1 || d[3] == 3), path, ": ", group,
                 "/images must be N x H x W x C with C = 1 or 3");
-    const std::vector<hsize_t> l = integer_dims(labels, 0, path, group + "/labels", "integer labels (N)");
+    const std::vector<hsize_t> l = integer_dims(labels, false, path, group + "/labels", "integer labels (N)");
     MUNET_CHECK(l.size() == 1 && l[0] == d[0], path, ": ", group, "/labels must hold one label per image (", d[0],
                 " images)");
     info.sizes[s] = int64_t(d[0]);
@@ -153,10 +154,11 @@ std::string write_task_file(const std::string& path, const TaskData& header, con
         Handle g = check(H5Gcreate2(file, kSplitNames[s], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, tmp,
                          cat("cannot create group ", w.object));
         const ImageSet& set = *v.set;
-        write_dataset(g, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8,
+        write_dataset(g, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1,
                       {hsize_t(v.size()), hsize_t(set.height), hsize_t(set.width), hsize_t(set.channels)}, v.images(),
                       w);
-        write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, {hsize_t(v.size())}, v.labels(), w);
+        write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, sizeof(int32_t), {hsize_t(v.size())}, v.labels(),
+                      w);
       }
       h5::write_attr(file, "content_hash", hash, root);  // last: a file with it is complete
       check(H5Fflush(file, H5F_SCOPE_GLOBAL), tmp, "cannot flush (disk full?)");

@@ -1,5 +1,7 @@
 // `munet task pack` (a folder of images, an .npz or an IDX pair becomes a task file) and
 // `munet task info` (what a task file holds).
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstring>

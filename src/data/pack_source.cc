@@ -119,7 +119,8 @@ PackSource read_npz(const std::string& path, const PackOptions& options) {
   const std::vector<int64_t>& shape = images.shape();
   MUNET_CHECK((shape.size() == 3 || shape.size() == 4) && (shape.size() == 3 || shape[3] == 1 || shape[3] == 3 ||
                                                            shape[3] == 4),
-              images.where(), ": shape ", shape_string(shape), ", expected (N, H, W) or (N, H, W, C) with C = 1, 3 or 4");
+              images.where(), ": shape ", shape_string(shape),
+              ", expected (N, H, W) or (N, H, W, C) with C = 1, 3 or 4");
   MUNET_CHECK(labels.shape().size() == 1, labels.where(), ": shape ", shape_string(labels.shape()), ", expected (N,)");
   PackSource out;
   ImageSet& set = out.examples;

@@ -31,8 +31,8 @@ void check_task(const TaskData& header, const TaskSplits& splits, const std::str
     MUNET_CHECK(set.height >= 1 && set.width >= 1, where, ": ", kSplitNames[s], " images are ", set.height, "x",
                 set.width);
     MUNET_CHECK(set.height == first.height && set.width == first.width && set.channels == first.channels, where,
-                ": ", kSplitNames[s], " images are ", set.height, "x", set.width, "x", set.channels, " but train images are ",
-                first.height, "x", first.width, "x", first.channels);
+                ": ", kSplitNames[s], " images are ", set.height, "x", set.width, "x", set.channels,
+                " but train images are ", first.height, "x", first.width, "x", first.channels);
     MUNET_CHECK(v.begin >= 0 && v.end <= set.size && int64_t(set.pixels.size()) == set.size * set.image_bytes() &&
                     int64_t(set.labels.size()) == set.size,
                 where, ": ", kSplitNames[s], " arrays do not match their size");

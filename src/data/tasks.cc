@@ -4,7 +4,6 @@
 #include "data/tasks.h"
 
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -236,6 +235,13 @@ std::string fashion_mnist_dir(const std::string& data_root) {
        " (install the Debian package dataset-fashion-mnist or copy the IDX files to ", local, ")");
 }
 
+// The running program's folder ("" where /proc does not say).
+std::string executable_folder() {
+  std::error_code error;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  return error ? std::string() : exe.parent_path().string();
+}
+
 }  // namespace
 
 std::vector<std::string> task_names() {
@@ -251,12 +257,6 @@ std::string data_root_above(const std::string& folder) {
     dir = dir.parent_path();
   }
   return "";
-}
-
-std::string executable_folder() {
-  std::error_code error;
-  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
-  return error ? std::string() : exe.parent_path().string();
 }
 
 std::string find_data_root(const std::string& explicit_root) {

@@ -58,7 +58,8 @@ PY
 $py "$here/check_task_file.py" read digits.h5 digits 4 108 12 30 12 12 1
 
 # Reading goes chunk by chunk into the task's arrays: peak memory at most 1.1x the images (74 MB here).
-$py -c "import numpy as np; r = np.random.default_rng(2); np.savez('big.npz', images=r.integers(0, 256, (24000, 32, 32, 3), dtype=np.uint8), labels=np.arange(24000) % 10)"
+$py -c "import numpy as np; r = np.random.default_rng(2)
+np.savez('big.npz', images=r.integers(0, 256, (24000, 32, 32, 3), dtype=np.uint8), labels=np.arange(24000) % 10)"
 "$munet" task pack big.npz --name big --output big.h5 > /dev/null
 "$munet" task info big.h5 --verify | tee verify.log | grep "^verified"
 ratio=$(sed -n 's/^verified: .*(\([0-9.]*\)x)$/\1/p' verify.log)

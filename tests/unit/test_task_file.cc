@@ -74,7 +74,8 @@ TEST(TaskFile, RoundTripsEveryArrayAndAttribute) {
   EXPECT_EQ(back.source, task.source);
   EXPECT_EQ(back.content_hash, hash);
   EXPECT_EQ(back.file, path);
-  for (auto [a, b] : {std::pair{&task.train, &back.train}, {&task.validation, &back.validation}, {&task.test, &back.test}}) {
+  for (auto [a, b] : {std::pair{&task.train, &back.train}, {&task.validation, &back.validation},
+                      {&task.test, &back.test}}) {
     EXPECT_EQ(b->size, a->size);
     EXPECT_EQ(b->height, 5);
     EXPECT_EQ(b->width, 4);
