@@ -55,6 +55,9 @@ class Task:
     owned_params: int
     activated_share: float
     params_created: int = 0  # pool parameters in components this task owns (from /pool/index)
+    source: str = ""  # where its data came from; "" in checkpoints written before task files
+    content_hash: str = ""  # XXH3-128 of its data (io/SCHEMA.md, "Task files")
+    task_file: str = ""  # the task file it was loaded from; "" for a built-in task
 
 
 @dataclass
@@ -401,6 +404,12 @@ def load(path: str) -> Checkpoint:
                       int(t["accepted"][i]), float(t["validation_accuracy"][i]), float(t["test_accuracy"][i]),
                       int(t["activated_params"][i]), int(t["owned_params"][i]), float(t["activated_share"][i]))
                  for i in range(nt)]
+        for key in ["source", "content_hash", "task_file"]:  # absent before task files
+            if key in f["tasks"]:
+                values = _table(f, "tasks", [key], path)[key]
+                _rows({key: values}, [key], nt, "tasks", path)
+                for task, v in zip(tasks, values):
+                    setattr(task, key, v)
 
         mcols = ["id", "task", "parent", "iteration", "generation", "slot", "accepted", "quality", "score",
                  "test_accuracy", "params", "new_params", "accounted_params", "flops", "train_seconds",

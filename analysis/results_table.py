@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The results table of a munet run, per task: best model, validation and test accuracy,
-parameters activated, added and owned, share of the pool activated, children accepted.
+parameters activated, added and owned, share of the pool activated, children accepted, and
+where each task's data came from (source, content hash, task file).
 
 It exists so that a run's outcome can be pasted into a write-up (Markdown) or compared across
 runs (CSV) without munet; its numbers are those `munet inspect --json` prints (the CSV's column
@@ -18,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checkpoint_data  # noqa: E402
 
 COLUMNS = ["task", "best_model", "validation_accuracy", "test_accuracy", "activated_params", "owned_params",
-           "params_created", "activated_share", "children", "accepted"]
+           "params_created", "activated_share", "children", "accepted", "source", "content_hash", "task_file"]
 
 
 def rows(ck):
@@ -29,7 +30,8 @@ def rows(ck):
                     "validation_accuracy": t.validation_accuracy if t.best_model != -1 else -1.0,
                     "test_accuracy": t.test_accuracy, "activated_params": t.activated_params,
                     "owned_params": t.owned_params, "params_created": t.params_created,
-                    "activated_share": t.activated_share, "children": t.children, "accepted": t.accepted})
+                    "activated_share": t.activated_share, "children": t.children, "accepted": t.accepted,
+                    "source": t.source, "content_hash": t.content_hash, "task_file": t.task_file})
     return out
 
 
@@ -50,6 +52,10 @@ def markdown(ck):
             r["task"], r["best_model"], percent(r["validation_accuracy"]), percent(r["test_accuracy"]),
             r["activated_params"], r["params_created"], r["owned_params"], "%.1f%%" % (100 * r["activated_share"]),
             r["accepted"], r["children"]))
+    lines += ["", "Task data (content hash, XXH3-128, and source):", ""]
+    for r in rows(ck):
+        lines.append("- %s: %s, %s" % (r["task"], r["content_hash"] or "(not recorded)",
+                                       r["source"] or "(not recorded)"))
     lines.append("")
     lines.append("Pool: %d components, %d parameters (root %d). Generations: %d of %d done. Models sampled: %d."
                  % (ck.pool_components, ck.pool_parameters, ck.root_parameters, ck.generations_done,

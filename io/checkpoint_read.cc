@@ -77,9 +77,16 @@ CheckpointInfo read_info(hid_t file, int64_t version, const std::string& path) {
     st.best = h5::read_int_column(g, "best_model", T, w);
     st.children = to_ints(h5::read_int_column(g, "children", T, w));
     st.accepted = to_ints(h5::read_int_column(g, "accepted", T, w));
+    // Where each task came from: absent in checkpoints written before task files.
+    auto optional_strings = [&](const char* column) {
+      return H5Lexists(g, column, H5P_DEFAULT) > 0 ? h5::read_string_column(g, column, T, w)
+                                                  : std::vector<std::string>(size_t(T));
+    };
+    const auto source = optional_strings("source"), hash = optional_strings("content_hash"),
+               task_file = optional_strings("task_file");
     for (int64_t t = 0; t < T; ++t) {
       MUNET_CHECK(name[t] == names[t], path, ": /tasks/name[", t, "] is ", name[t], ", /config names ", names[t]);
-      st.tasks.push_back({name[t], int(classes[t]), train[t], val[t], test[t]});
+      st.tasks.push_back({name[t], int(classes[t]), train[t], val[t], test[t], source[t], hash[t], task_file[t]});
     }
   }
   {  // progress, score and sampler state

@@ -113,11 +113,14 @@ void write_tasks(hid_t file, const Evolution& evo, const std::string& tmp) {
   const EvolutionState& st = evo.state();
   const Where w{tmp, "/tasks"};
   Handle g = create_group(file, "tasks", {tmp, "/"});
-  std::vector<std::string> name;
+  std::vector<std::string> name, source, hash, task_file;
   std::vector<int64_t> classes, train, val, test, best, activated, owned;
   std::vector<double> val_acc, test_acc, share;
   for (size_t t = 0; t < st.tasks.size(); ++t) {
     name.push_back(st.tasks[t].name);
+    source.push_back(st.tasks[t].source);
+    hash.push_back(st.tasks[t].content_hash);
+    task_file.push_back(st.tasks[t].file);
     classes.push_back(st.tasks[t].num_classes);
     train.push_back(st.tasks[t].train);
     val.push_back(st.tasks[t].validation);
@@ -132,6 +135,9 @@ void write_tasks(hid_t file, const Evolution& evo, const std::string& tmp) {
     share.push_back(s.activated_share);
   }
   h5::write_column(g, "name", name, w);
+  h5::write_column(g, "source", source, w);
+  h5::write_column(g, "content_hash", hash, w);
+  h5::write_column(g, "task_file", task_file, w);
   h5::write_column(g, "num_classes", classes, w);
   h5::write_column(g, "train_examples", train, w);
   h5::write_column(g, "validation_examples", val, w);

@@ -71,7 +71,9 @@ int inspect_command(int argc, char** argv) {
                 << ", \"test_accuracy\": " << json_number(r.test_accuracy) << ", \"activated_params\": " << r.activated_params
                 << ", \"owned_params\": " << r.owned_params << ", \"params_created\": " << per_owner[int(i)]
                 << ", \"activated_share\": " << json_number(r.activated_share) << ", \"children\": " << r.children
-                << ", \"accepted\": " << r.accepted << "}";
+                << ", \"accepted\": " << r.accepted << ", \"source\": " << json_string(st.tasks[i].source)
+                << ", \"content_hash\": " << json_string(st.tasks[i].content_hash)
+                << ", \"task_file\": " << json_string(st.tasks[i].file) << "}";
     }
     std::cout << "\n  ]\n}" << std::endl;
     return 0;
@@ -94,6 +96,10 @@ int inspect_command(int argc, char** argv) {
                 (long long)r.best, 100 * r.validation_accuracy, 100 * r.test_accuracy, (long long)r.activated_params,
                 (long long)r.owned_params, (long long)per_owner[int(i)], 100 * r.activated_share, r.accepted, r.children);
   }
+  std::printf("\n%-22s %-32s %s\n", "task", "content hash", "source");
+  for (const TaskSignature& t : st.tasks)
+    std::printf("%-22s %-32s %s\n", t.name.c_str(), t.content_hash.empty() ? "(not recorded)" : t.content_hash.c_str(),
+                t.source.empty() ? "(not recorded)" : t.source.c_str());
   return 0;
 }
 

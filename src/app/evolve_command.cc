@@ -13,13 +13,13 @@
 #include "app/evolve_options.h"
 #include "app/options.h"
 #include "app/stop_request.h"
-#include "data/tasks.h"
 #include "dist/communicator.h"
 #include "evo/evolution.h"
 #include "evo/genealogy_csv.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_dir.h"
 #include "io/model_file.h"
+#include "io/task_entries.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "munet/build_config.h"
 #if MUNET_MPI
@@ -70,6 +70,13 @@ po::options_description checkpoint_options() {
   return c;
 }
 
+// The --tasks entries that load a run's tasks again: task files by path, built-ins by name.
+std::vector<std::string> task_entries_of(const EvolutionState& st) {
+  std::vector<std::string> out;
+  for (const TaskSignature& t : st.tasks) out.push_back(t.file.empty() ? t.name : t.file);
+  return out;
+}
+
 std::string joined(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
@@ -85,9 +92,7 @@ std::vector<std::string> mismatches(const po::variables_map& vm, const Evolution
     if (given(opt) && here != there) out.push_back(cat("--", opt, " is ", here, " here, ", there, " in the checkpoint"));
   };
   const EvolutionConfig& c = ck.state.config;
-  std::vector<std::string> ck_tasks;
-  for (const TaskSignature& t : ck.state.tasks) ck_tasks.push_back(t.name);
-  compare("tasks", joined(my_tasks), joined(ck_tasks));
+  compare("tasks", joined(my_tasks), joined(task_entries_of(ck.state)));
 #define MUNET_FIELD_COMPARE(type, member, name, ...) \
   compare(option_name(name).c_str(), value_text<type>(mine.member), value_text<type>(c.member));
   MUNET_EVOLUTION_FIELDS(MUNET_FIELD_COMPARE)
@@ -191,7 +196,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   EvolutionConfig cfg = evolution_config_from(vm);
   std::vector<std::string> names = split_list(vm["tasks"].as<std::string>());
   MUNET_CHECK(!names.empty(), "--tasks is empty");
-  const std::string data_root = find_data_root(vm["data"].as<std::string>());
+  const std::string data_option = vm["data"].as<std::string>();
   const std::string output = vm["output"].as<std::string>();
   const int every = vm["checkpoint-every"].as<int>(), keep = vm["keep-checkpoints"].as<int>();
   const int64_t max_generations = vm["max-generations"].as<int64_t>();
@@ -229,8 +234,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
     Checkpoint ck = read_checkpoint(resume, backend, progress_printer("reading checkpoint"),
                                     Shard{comm.rank(), comm.size()});
     run.root_file = ck.run.root_file;
-    std::vector<TaskData> tasks;
-    for (const TaskSignature& t : ck.state.tasks) tasks.push_back(load_task(t.name, data_root));
+    std::vector<TaskData> tasks = load_task_entries(task_entries_of(ck.state), data_option);
     evo = std::make_unique<Evolution>(backend, backend.pool(), std::move(ck.state), std::move(ck.pool),
                                       std::move(tasks), log, &comm);
   } else {
@@ -241,8 +245,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
       pretrained = std::move(m.components);
       std::printf("root: %s (trained on %s)\n", run.root_file.c_str(), m.task.c_str());
     }
-    std::vector<TaskData> tasks;
-    for (const std::string& n : names) tasks.push_back(load_task(n, data_root));
+    std::vector<TaskData> tasks = load_task_entries(names, data_option);
     evo = std::make_unique<Evolution>(backend, backend.pool(), cfg, std::move(tasks), log, std::move(pretrained),
                                       &comm);
   }

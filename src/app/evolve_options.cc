@@ -17,7 +17,9 @@ po::options_description evolution_options() {
        "the reference notebook's configuration: chars-ti3 (ViT-Ti/16, 3 blocks, the character tasks) or large-l16 "
        "(ViT-L/16 at 384); options given on the command line or in --config win over it")
       ("tasks", po::value<std::string>()->default_value("mnist,cmaterdb_bangla,cmaterdb_devanagari"),
-       "comma-separated task list, in the order they join the system");
+       "comma-separated task list, in the order they join the system: built-in tasks (mnist, fashion_mnist, "
+       "omniglot, cmaterdb_bangla, cmaterdb_devanagari) and task files from munet task pack, mixed; an entry is a "
+       "task file when it contains '/' or ends in .h5 (e.g. mnist,./flowers.h5)");
 #define MUNET_FIELD_OPTION(type, member, name, def, since, legacy, lo, hi, help) \
   e.add_options()(option_name(name).c_str(), po::value<type>()->default_value(def, value_text<type>(def)), help);
   MUNET_EVOLUTION_FIELDS(MUNET_FIELD_OPTION)

@@ -19,7 +19,9 @@ po::options_description common_options() {
       ("config", po::value<std::string>(),
        "read options from this file (INI style, one 'name = value' per line); the command line wins")
       ("data", po::value<std::string>()->default_value("", "$MUNET_DATA"),
-       "dataset folder laid out like shared/datasets (default: $MUNET_DATA, else ../shared/datasets)")
+       "folder of the built-in tasks' raw files, laid out like shared/datasets (default: $MUNET_DATA, else the "
+       "first shared/datasets in the munet executable's folder or the 3 above it: <repo>/shared/datasets or "
+       "<repo>/../shared/datasets for a munet built in <repo>/build; never the working directory)")
       ("threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)");
   return g;
 }
@@ -29,7 +31,8 @@ po::options_description train_task_options() {
   t.add_options()
       ("seed", po::value<uint64_t>()->default_value(0), "random seed: same seed and options give bit-identical results")
       ("task", po::value<std::string>()->default_value("mnist"),
-       "task: mnist, fashion_mnist, omniglot, cmaterdb_bangla, cmaterdb_devanagari")
+       "task: mnist, fashion_mnist, omniglot, cmaterdb_bangla, cmaterdb_devanagari, or a task file from munet "
+       "task pack (an entry containing '/' or ending in .h5, e.g. ./flowers.h5)")
       ("log-every", po::value<int64_t>()->default_value(100), "print a progress line every this many steps (0: only at validations)")
       ("save", po::value<std::string>()->default_value(""),
        "write the trained model (best validation) to this HDF5 model file, e.g. for munet evolve --root");

@@ -1,5 +1,6 @@
 // `munet predict`: runs a model file (munet export, munet train --save) on a split of its task,
 // or of another task with the same class count, and prints the accuracy.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -8,6 +9,7 @@
 #include "app/options.h"
 #include "data/tasks.h"
 #include "io/model_file.h"
+#include "io/task_entries.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "train/trainer.h"
 
@@ -16,7 +18,8 @@ namespace munet::app {
 int predict_command(int argc, char** argv) {
   po::options_description opts("Options");
   opts.add_options()("help,h", "show this help and exit")("model", po::value<std::string>(), "model file")(
-      "task", po::value<std::string>()->default_value(""), "task whose data to use (default: the model's)")(
+      "task", po::value<std::string>()->default_value(""),
+      "task whose data to use: a built-in name or a task file (contains '/' or ends in .h5); default: the model's")(
       "split", po::value<std::string>()->default_value("test"), "train, validation or test")(
       "data", po::value<std::string>()->default_value("", "$MUNET_DATA"), "dataset folder")(
       "eval-batch-size", po::value<int>()->default_value(256), "batch size")(
@@ -34,8 +37,14 @@ int predict_command(int argc, char** argv) {
   CpuBackend backend(threads_from(vm));
   ModelFile model = read_model_file(path, backend);
   std::string task_name = vm["task"].as<std::string>();
-  if (task_name.empty()) task_name = model.task;
-  const TaskData task = load_task(task_name, find_data_root(vm["data"].as<std::string>()));
+  if (task_name.empty()) {
+    const std::vector<std::string> built_in = task_names();
+    MUNET_CHECK(std::find(built_in.begin(), built_in.end(), model.task) != built_in.end(), path,
+                ": the model was trained on task '", model.task,
+                "', which is not a built-in task: give its task file with --task FILE.h5");
+    task_name = model.task;
+  }
+  const TaskData task = load_task_entry(task_name, vm["data"].as<std::string>());
   MUNET_CHECK(task.num_classes == model.config.num_classes, path, ": the model has ", model.config.num_classes,
               " classes, task ", task_name, " has ", task.num_classes);
   const ImageSet* set = split == "test" ? &task.test : split == "validation" ? &task.validation

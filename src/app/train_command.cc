@@ -6,8 +6,8 @@
 
 #include "app/commands.h"
 #include "app/options.h"
-#include "data/tasks.h"
 #include "io/model_file.h"
+#include "io/task_entries.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "nn/vit_model.h"
 #include "train/progress.h"
@@ -28,8 +28,7 @@ int train_command(int argc, char** argv) {
 
   const auto t0 = std::chrono::steady_clock::now();
   const std::string task_name = vm["task"].as<std::string>();
-  const std::string root = find_data_root(vm["data"].as<std::string>());
-  const TaskData task = load_task(task_name, root);
+  const TaskData task = load_task_entry(task_name, vm["data"].as<std::string>());
   const ViTConfig cfg = model_from(vm, task.num_classes);
   const TrainConfig tc = training_from(vm);
   const DeviceSpec device = device_from(vm, threads_from(vm), 0);
@@ -45,7 +44,8 @@ int train_command(int argc, char** argv) {
   for (const auto& c : model.components) params += c->size();
   std::printf("munet train: task %s (%lld train / %lld validation / %lld test, %d classes) from %s [%.1fs]\n",
               task.name.c_str(), (long long)task.train.size, (long long)task.validation.size,
-              (long long)task.test.size, task.num_classes, root.c_str(), load_seconds);
+              (long long)task.test.size, task.num_classes, task.source.c_str(), load_seconds);
+  std::printf("content hash %s\n", task.content_hash.c_str());
   std::printf("model: ViT patch %d, hidden %d, MLP %d, %d heads, %d layers, %dx%d images, %lld parameters\n",
               cfg.patch, cfg.hidden, cfg.mlp, cfg.heads, cfg.layers, cfg.image_size, cfg.image_size,
               (long long)params);

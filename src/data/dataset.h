@@ -1,4 +1,4 @@
-// In-memory image datasets and the five tasks of the character benchmark. Images stay uint8
+// In-memory image datasets and tasks (a built-in recipe's or a task file's). Images stay uint8
 // as read from disk (NHWC, 1 or 3 channels); preprocessing turns batches into floats later.
 #pragma once
 #include <cstdint>
@@ -21,6 +21,10 @@ struct TaskData {
   std::string name;
   int num_classes = 0;
   ImageSet train, validation, test;
+  std::vector<std::string> class_names;  // num_classes of them
+  std::string source;        // where the data came from (files, a folder, a recipe)
+  std::string content_hash;  // XXH3-128 of name, class count and arrays (data/task_hash.h)
+  std::string file;          // the task file it was read from; empty for a built-in recipe
 };
 
 }  // namespace munet

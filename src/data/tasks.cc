@@ -1,5 +1,6 @@
-// Task loading: IDX tasks (mnist, fashion_mnist), NPZ tasks (cmaterdb_*, omniglot), their
-// fixed splits, and the checks that turn bad files into errors naming the file.
+// The built-in recipes: IDX tasks (mnist, fashion_mnist), NPZ tasks (cmaterdb_*, omniglot), their
+// fixed splits, and the checks that turn bad files into errors naming the file. Each recipe's task
+// ends like a task file's: checked by check_task and given its content hash.
 #include "data/tasks.h"
 
 #include <sys/stat.h>
@@ -7,15 +8,17 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "io/idx_reader.h"
-#include "io/npz_reader.h"
+#include "data/idx_reader.h"
+#include "data/npz_reader.h"
+#include "data/task_checks.h"
 #include "util/error.h"
 #include "util/rng.h"
 
 namespace munet {
 namespace {
 
-constexpr char kFashionSystemDir[] = "/usr/share/datasets/fashion-mnist";
+constexpr char kFashionSystemDir[] = "/usr/share/datasets/fashion-mnist";  // Debian's package
+constexpr int kDataSearchLevels = 4;  // the executable's folder and three above it
 constexpr int kOmniglotClasses = 1623, kOmniglotDrawings = 20, kOmniglotSide = 105;
 
 bool is_directory(const std::string& path) {
@@ -232,10 +235,28 @@ std::string fashion_mnist_dir(const std::string& data_root) {
        " (install the Debian package dataset-fashion-mnist or copy the IDX files to ", local, ")");
 }
 
+// The running program's folder ("" where /proc does not say).
+std::string executable_folder() {
+  std::error_code error;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  return error ? std::string() : exe.parent_path().string();
+}
+
 }  // namespace
 
 std::vector<std::string> task_names() {
   return {"mnist", "fashion_mnist", "omniglot", "cmaterdb_bangla", "cmaterdb_devanagari"};
+}
+
+std::string data_root_above(const std::string& folder) {
+  std::filesystem::path dir = std::filesystem::path(folder).lexically_normal();
+  for (int level = 0; level < kDataSearchLevels; ++level) {
+    const std::filesystem::path candidate = dir / "shared" / "datasets";
+    if (is_directory(candidate.string())) return candidate.lexically_normal().string();
+    if (!dir.has_parent_path() || dir.parent_path() == dir) break;
+    dir = dir.parent_path();
+  }
+  return "";
 }
 
 std::string find_data_root(const std::string& explicit_root) {
@@ -248,27 +269,41 @@ std::string find_data_root(const std::string& explicit_root) {
     if (!is_directory(env)) fail("MUNET_DATA=", env, ": not a directory");
     return env;
   }
-  const char* candidates[] = {"../shared/datasets", "../../shared/datasets",
-                              "/work/shared/datasets"};
-  for (const char* dir : candidates)
-    if (is_directory(dir)) return std::filesystem::absolute(dir).lexically_normal().string();
-  std::string tried;
-  for (const char* dir : candidates) tried += cat(tried.empty() ? "" : ", ", dir);
-  fail("no dataset directory found (tried ", tried,
-       "); set MUNET_DATA or pass --data to point at the datasets");
+  const std::string exe_dir = executable_folder();
+  if (!exe_dir.empty()) {
+    const std::string found = data_root_above(exe_dir);
+    if (!found.empty()) return found;
+  }
+  fail("no dataset directory found (no shared/datasets in ", exe_dir.empty() ? "the executable's folder" : exe_dir,
+       " or the ", kDataSearchLevels - 1, " folders above it); set MUNET_DATA or pass --data to point at the datasets");
 }
 
 TaskData load_task(const std::string& name, const std::string& data_root) {
-  if (name == "mnist") return load_idx_task(name, join(data_root, "mnist"));
-  if (name == "fashion_mnist") return load_idx_task(name, fashion_mnist_dir(data_root));
-  if (name == "omniglot") return load_omniglot(join(data_root, "omniglot"));
-  if (name == "cmaterdb_bangla")
-    return load_cmaterdb_task(name, join(data_root, "cmaterdb/bangla"));
-  if (name == "cmaterdb_devanagari")
-    return load_cmaterdb_task(name, join(data_root, "cmaterdb/devanagari"));
-  std::string valid;
-  for (const std::string& t : task_names()) valid += (valid.empty() ? "" : ", ") + t;
-  fail("unknown task '", name, "' (valid tasks: ", valid, ")");
+  TaskData task;
+  std::string dir;
+  if (name == "mnist") {
+    dir = join(data_root, "mnist");
+    task = load_idx_task(name, dir);
+  } else if (name == "fashion_mnist") {
+    dir = fashion_mnist_dir(data_root);
+    task = load_idx_task(name, dir);
+  } else if (name == "omniglot") {
+    dir = join(data_root, "omniglot");
+    task = load_omniglot(dir);
+  } else if (name == "cmaterdb_bangla" || name == "cmaterdb_devanagari") {
+    dir = join(data_root, name == "cmaterdb_bangla" ? "cmaterdb/bangla" : "cmaterdb/devanagari");
+    task = load_cmaterdb_task(name, dir);
+  } else {
+    std::string valid;
+    for (const std::string& t : task_names()) valid += (valid.empty() ? "" : ", ") + t;
+    fail("unknown task '", name, "' (valid tasks: ", valid, ")");
+  }
+  task.class_names = numbered_class_names(task.num_classes);
+  task.source = cat("built-in recipe ", name, " from ", dir);
+  const TaskSplits splits = splits_of(task);
+  check_task(task, splits, cat("task ", name, " (", dir, ")"), false);
+  task.content_hash = task_content_hash(task, splits);
+  return task;
 }
 
 }  // namespace munet

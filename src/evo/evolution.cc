@@ -76,7 +76,8 @@ TrainConfig child_training(const EvolutionConfig& c, const Hparams& hp, int64_t 
 }
 
 TaskSignature signature_of(const TaskData& task) {
-  return {task.name, task.num_classes, task.train.size, task.validation.size, task.test.size};
+  return {task.name, task.num_classes, task.train.size, task.validation.size, task.test.size,
+          task.source, task.content_hash, task.file};
 }
 
 Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
@@ -159,9 +160,10 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionState sta
   for (size_t t = 0; t < tasks_.size(); ++t) {
     const TaskSignature got = signature_of(tasks_[t]), want = st_.tasks[t];
     MUNET_CHECK(got == want, "task ", t, " is ", want.name, " with ", want.num_classes, " classes and ", want.train,
-                "/", want.validation, "/", want.test, " train/validation/test examples in the run, but the data "
+                "/", want.validation, "/", want.test, " train/validation/test examples and content hash ",
+                want.content_hash.empty() ? "(none recorded)" : want.content_hash, " in the run, but the data "
                 "loaded now is ", got.name, " with ", got.num_classes, " classes and ", got.train, "/",
-                got.validation, "/", got.test);
+                got.validation, "/", got.test, " and hash ", got.content_hash);
   }
   for (int c : st_.children) children_before_ += c;
   for (const auto& [id, e] : pool_.entries()) {

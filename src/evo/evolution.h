@@ -39,13 +39,17 @@
 namespace munet {
 
 // What a checkpoint records of each task, to check that a resumed run sees the same data.
+// Also where the task came from, for readers: its source, content hash and task file (empty for
+// a built-in recipe, whose name loads it again). Checkpoints older than task files have no hash.
 struct TaskSignature {
   std::string name;
   int num_classes = 0;
   int64_t train = 0, validation = 0, test = 0;  // examples per split
+  std::string source, content_hash, file;
+  // Same name, classes and split sizes, and the same content hash where both have one.
   bool operator==(const TaskSignature& o) const {
     return name == o.name && num_classes == o.num_classes && train == o.train && validation == o.validation &&
-           test == o.test;
+           test == o.test && (content_hash.empty() || o.content_hash.empty() || content_hash == o.content_hash);
   }
 };
 

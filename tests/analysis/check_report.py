@@ -3,10 +3,12 @@
 analysis/ code): the results table (CSV and Markdown, the tool's and the report's) equals what
 `munet inspect --json` printed; the pool growth rebuilt from the newest checkpoint equals the
 pool of the checkpoint written at each turn end; genealogies run from the root to the best
-model; every PNG is a non-empty PNG; index.html shows every figure of its folder.
+model; every PNG is a non-empty PNG; index.html shows every figure of its folder and each task's
+source and content hash.
 usage: check_report.py --report DIR [--early] [--inspect JSON --run RUN_DIR --csv ... ]"""
 import argparse
 import csv
+import html
 import json
 import math
 import os
@@ -55,7 +57,10 @@ def check_csv(path, report):
             if key == "task":
                 continue
             got = r.get(key)
-            ok = got is not None and (float(got) == float(want) if isinstance(want, float) else int(got) == want)
+            if isinstance(want, str):
+                ok = got == want
+            else:
+                ok = got is not None and (float(got) == float(want) if isinstance(want, float) else int(got) == want)
             expect(ok, "%s: %s of %s is %s, munet inspect says %s" % (path, key, t["task"], got, want))
 
 
@@ -155,6 +160,10 @@ def main():
             check_csv(p, report)
         for p in [a.markdown, os.path.join(a.report, "results.md")]:
             check_markdown(p, report)
+        index = open(os.path.join(a.report, "index.html")).read()
+        for t in report["tasks"]:  # each task's data: its hash and source, as munet inspect shows them
+            expect(len(t["content_hash"]) == 32 and t["content_hash"] in index and html.escape(t["source"]) in index,
+                   "index.html lacks %s's content hash or source" % t["task"])
         turns = 0
         for p in [a.pool_csv, os.path.join(a.report, "pool.csv")]:
             turns = check_pool_growth(p, a.run)

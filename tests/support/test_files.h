@@ -1,5 +1,5 @@
 // Generated input files for the reader and dataset tests: a self-deleting temporary
-// directory and writers for gzip, IDX, .npy and zip/.npz bytes built independently of io/.
+// directory and writers for gzip, IDX, .npy and zip/.npz bytes built independently of the readers.
 #pragma once
 #include <cstdint>
 #include <string>

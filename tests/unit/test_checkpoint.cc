@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "data/task_checks.h"
 #include "evo/evolution.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_dir.h"
@@ -201,6 +202,42 @@ TEST(Checkpoint, BadFilesGiveClearErrors) {
   std::swap(swapped[0], swapped[1]);
   EXPECT_ERROR(Evolution(be, be.pool(), std::move(ck.state), std::move(ck.pool), std::move(swapped), nullptr),
                "task 0 is cmaterdb_devanagari", "data loaded now is cmaterdb_bangla");
+}
+
+// Checkpoints record each task's source, content hash and task file; a resumed run must see the
+// same data (the hash), and checkpoints written before task files (no such columns) still load.
+TEST(Checkpoint, TaskSourcesAndHashesAreRecordedAndChecked) {
+  MUNET_REQUIRE_DATA_ROOT(root);
+  test::TempDir dir;
+  CpuBackend be(1);
+  Evolution evo(be, be.pool(), test::tiny_evolution_config(), test::two_character_tasks(root), nullptr);
+  evo.step();
+  const std::string path = dir.file("ck.h5");
+  write_checkpoint(path, evo, {});
+  const CheckpointInfo info = read_checkpoint_info(path);
+  ASSERT_EQ(info.state.tasks.size(), 2u);
+  EXPECT_EQ(info.state.tasks[0].content_hash, evo.tasks()[0].content_hash);
+  EXPECT_EQ(info.state.tasks[0].content_hash.size(), 32u);
+  EXPECT_NE(info.state.tasks[1].source.find("built-in recipe cmaterdb_bangla"), std::string::npos);
+  EXPECT_EQ(info.state.tasks[1].file, "");
+
+  std::vector<TaskData> changed = test::two_character_tasks(root);
+  changed[1].train.pixels[0] ^= 1;
+  changed[1].content_hash = task_content_hash(changed[1], splits_of(changed[1]));
+  Checkpoint ck = read_checkpoint(path, be);
+  EXPECT_ERROR(Evolution(be, be.pool(), std::move(ck.state), std::move(ck.pool), std::move(changed), nullptr),
+               "task 1 is cmaterdb_bangla", evo.tasks()[1].content_hash);
+
+  edit(path, [](hid_t f) {
+    for (const char* column : {"/tasks/source", "/tasks/content_hash", "/tasks/task_file"})
+      H5Ldelete(f, column, H5P_DEFAULT);
+  });
+  const CheckpointInfo old = read_checkpoint_info(path);
+  EXPECT_EQ(old.state.tasks[0].content_hash, "");
+  EXPECT_EQ(old.state.tasks[0].name, "cmaterdb_devanagari");
+  auto resumed = resume(path, be, root);
+  resumed->step();
+  EXPECT_EQ(resumed->generations_done(), 2);
 }
 
 }  // namespace

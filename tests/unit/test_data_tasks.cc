@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -268,6 +269,29 @@ TEST(FindDataRoot, EnvironmentVariableIsUsedAndChecked) {
   }
   const ScopedDataEnv env(dir.path() + "/missing");
   EXPECT_ERROR(find_data_root(), "MUNET_DATA", dir.path() + "/missing", "not a directory");
+}
+
+// The default data root is found from the executable's folder upward (build/, the repository, its
+// parent), never from the working directory.
+TEST(FindDataRoot, DefaultIsSharedDatasetsAboveTheExecutablesFolder) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path() + "/repo/build/tests");
+  EXPECT_EQ(data_root_above(dir.path() + "/repo/build/tests"), "");
+  std::filesystem::create_directories(dir.path() + "/shared/datasets");
+  EXPECT_EQ(data_root_above(dir.path() + "/repo/build/tests"), dir.path() + "/shared/datasets");
+  std::filesystem::create_directories(dir.path() + "/repo/shared/datasets");
+  EXPECT_EQ(data_root_above(dir.path() + "/repo/build"), dir.path() + "/repo/shared/datasets");
+  EXPECT_EQ(data_root_above(dir.path() + "/repo/build/tests/a/b"), "");  // 4 levels at most
+}
+
+TEST(BuiltInTasks, GoThroughTheTaskChecksAndGetAContentHash) {
+  TempDir root;
+  write_mnist(root, 40, 6);
+  const TaskData task = load_task("mnist", root.path());
+  EXPECT_EQ(task.content_hash.size(), 32u);
+  EXPECT_EQ(task.class_names.size(), 10u);
+  EXPECT_NE(task.source.find(root.path() + "/mnist"), std::string::npos);
+  EXPECT_EQ(load_task("mnist", root.path()).content_hash, task.content_hash);
 }
 
 }  // namespace

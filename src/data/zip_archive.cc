@@ -1,6 +1,6 @@
 // ZipArchive: end-of-central-directory search, zip64 directory records and extra fields,
 // local headers, and extraction by raw inflate with an incremental CRC-32.
-#include "io/zip_archive.h"
+#include "data/zip_archive.h"
 
 #include <zlib.h>
 
@@ -8,7 +8,7 @@
 #include <climits>
 #include <iomanip>
 
-#include "io/file_bytes.h"
+#include "data/file_bytes.h"
 #include "util/error.h"
 
 namespace munet {

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "io/npy_array.h"
-#include "io/zip_archive.h"
+#include "data/npy_array.h"
+#include "data/zip_archive.h"
 
 namespace munet {
 

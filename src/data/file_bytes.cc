@@ -1,5 +1,5 @@
 // read_file_bytes with errors that name the file and the operating system's reason.
-#include "io/file_bytes.h"
+#include "data/file_bytes.h"
 
 #include <sys/stat.h>
 

@@ -1,13 +1,13 @@
 // read_gzip_file: the compressed file is read whole, then inflated member by member with
 // zlib's gzip wrapper, which checks each member's CRC-32 and length trailer.
-#include "io/gzip_file.h"
+#include "data/gzip_file.h"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <climits>
 
-#include "io/file_bytes.h"
+#include "data/file_bytes.h"
 #include "util/error.h"
 
 namespace munet {

@@ -1,5 +1,5 @@
 // NpzArchive: maps array names to "<name>.npy" zip members and parses them as NpyArray.
-#include "io/npz_reader.h"
+#include "data/npz_reader.h"
 
 #include "util/error.h"
 

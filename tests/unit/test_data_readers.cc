@@ -1,15 +1,15 @@
-// Readers for gzip, IDX and NPZ files: round trips of generated files and, for each way a
-// file can be bad, an error that names the file and the problem.
+// The raw dataset readers of src/data (gzip, IDX, NPZ): round trips of generated files and, for
+// each way a file can be bad, an error that names the file and the problem.
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "io/file_bytes.h"
-#include "io/gzip_file.h"
-#include "io/idx_reader.h"
-#include "io/npz_reader.h"
+#include "data/file_bytes.h"
+#include "data/gzip_file.h"
+#include "data/idx_reader.h"
+#include "data/npz_reader.h"
 #include "support/expect_error.h"
 #include "support/test_files.h"
 

@@ -1,6 +1,6 @@
 // NpyArray: the .npy preamble, a small parser for the header's Python dict literal, and the
 // element conversions.
-#include "io/npy_array.h"
+#include "data/npy_array.h"
 
 #include <cctype>
 #include <cstring>

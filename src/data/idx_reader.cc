@@ -1,9 +1,10 @@
-// IDX parsing on top of read_gzip_file; every size is checked against the header.
-#include "io/idx_reader.h"
+// IDX parsing on top of read_gzip_file or read_file_bytes; every size is checked against the header.
+#include "data/idx_reader.h"
 
 #include <iomanip>
 
-#include "io/gzip_file.h"
+#include "data/file_bytes.h"
+#include "data/gzip_file.h"
 #include "util/error.h"
 
 namespace munet {
@@ -14,6 +15,13 @@ constexpr uint32_t kMaxSide = 1 << 16;
 
 uint32_t be32(const uint8_t* p) {
   return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
+}
+
+// The file's bytes, decompressed when it starts with the gzip magic.
+std::vector<uint8_t> read_idx_bytes(const std::string& path) {
+  std::vector<uint8_t> bytes = read_file_bytes(path);
+  if (bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) return read_gzip_file(path);
+  return bytes;
 }
 
 std::string hex32(uint32_t v) { return cat("0x", std::hex, std::setw(8), std::setfill('0'), v); }
@@ -45,7 +53,7 @@ void check_payload(const std::string& path, size_t header, size_t total, unsigne
 }  // namespace
 
 ImageSet read_idx_images(const std::string& path) {
-  std::vector<uint8_t> bytes = read_gzip_file(path);
+  std::vector<uint8_t> bytes = read_idx_bytes(path);
   const std::vector<uint32_t> dims = parse_header(path, bytes, kImagesMagic, "images");
   const uint32_t n = dims[0], rows = dims[1], cols = dims[2];
   if (rows > kMaxSide || cols > kMaxSide)
@@ -63,7 +71,7 @@ ImageSet read_idx_images(const std::string& path) {
 }
 
 std::vector<int32_t> read_idx_labels(const std::string& path) {
-  const std::vector<uint8_t> bytes = read_gzip_file(path);
+  const std::vector<uint8_t> bytes = read_idx_bytes(path);
   const std::vector<uint32_t> dims = parse_header(path, bytes, kLabelsMagic, "labels");
   check_payload(path, 8, bytes.size(), dims[0], cat(dims[0], " labels"));
   return std::vector<int32_t>(bytes.begin() + 8, bytes.end());
