@@ -9,5 +9,6 @@ int info_command(int argc, char** argv);
 int inspect_command(int argc, char** argv);
 int export_command(int argc, char** argv);
 int predict_command(int argc, char** argv);
+int import_command(int argc, char** argv);
 
 }  // namespace munet::app
