@@ -52,9 +52,14 @@ struct Layout {
   std::string block(int i, const std::string& rest) const { return block_prefix + std::to_string(i) + block_sep + rest; }
 };
 
-const Layout kVitJax{"vit_jax", "embedding/kernel", "embedding/bias", "cls", "Transformer/posembed_input/pos_embedding",
-                     "Transformer/encoder_norm/scale", "Transformer/encoder_norm/bias", "head/kernel", "head/bias",
-                     "Transformer/encoderblock_", "/"};
+// vit_jax's names, under `prefix`: "" for the AugReg files, "opt/target/" for a flax optimizer
+// checkpoint, "params/" for a big_vision one.
+Layout vit_jax_layout(const std::string& prefix) {
+  const std::string p = prefix;
+  return {"vit_jax", p + "embedding/kernel", p + "embedding/bias", p + "cls",
+          p + "Transformer/posembed_input/pos_embedding", p + "Transformer/encoder_norm/scale",
+          p + "Transformer/encoder_norm/bias", p + "head/kernel", p + "head/bias", p + "Transformer/encoderblock_", "/"};
+}
 const Layout kTimm{"timm", "patch_embed.proj.weight", "patch_embed.proj.bias", "cls_token", "pos_embed",
                    "norm.weight", "norm.bias", "head.weight", "head.bias", "blocks.", "."};
 
@@ -101,12 +106,16 @@ std::unique_ptr<Component> make(const std::string& name, ComponentKind kind, con
 
 ImportedViT import_vit(const ArrayFile& file, const ImportOptions& opt, Backend& backend) {
   const std::string& path = file.path();
-  const bool jax = file.has(kVitJax.emb_kernel), timm = file.has(kTimm.emb_kernel);
+  std::string prefix;  // of the vit_jax names; arrays outside it (optimizer state) are not the model's
+  for (const char* p : {"opt/target/", "params/"})
+    if (file.has(std::string(p) + "embedding/kernel")) prefix = p;
+  const Layout jax_names = vit_jax_layout(prefix);
+  const bool jax = file.has(jax_names.emb_kernel), timm = file.has(kTimm.emb_kernel);
   MUNET_CHECK(jax != timm, path, ": ",
               jax ? "holds both a vit_jax and a timm patch embedding"
                   : "is not a ViT checkpoint munet knows: no array 'embedding/kernel' (vit_jax / big_vision "
                     ".npz layout) or 'patch_embed.proj.weight' (timm layout)");
-  const Layout& L = jax ? kVitJax : kTimm;
+  const Layout& L = jax ? jax_names : kTimm;
   Arrays a(file);
   ImportedViT out;
   out.layout = L.name;
@@ -261,7 +270,7 @@ ImportedViT import_vit(const ArrayFile& file, const ImportOptions& opt, Backend&
   // Every other array must be one the options leave out: blocks past --layers, the head with --drop-head.
   std::vector<std::string> unknown;
   for (const std::string& n : file.names()) {
-    if (a.used().count(n)) continue;
+    if (a.used().count(n) || !starts_with(n, prefix)) continue;
     bool dropped = opt.drop_head && (n == L.head_kernel || n == L.head_bias);
     for (int i = cfg.layers; i < out.checkpoint_layers && !dropped; ++i)
       dropped = starts_with(n, L.block(i, ""));

@@ -3,7 +3,8 @@
 //    cls [1, 1, D], Transformer/posembed_input/pos_embedding [1, 1 + g*g, D],
 //    Transformer/encoderblock_N/{LayerNorm_0, MultiHeadDotProductAttention_1/{query,key,value}
 //    [D, heads, D/heads], out [heads, D/heads, D], LayerNorm_2, MlpBlock_3/Dense_0, Dense_1},
-//    Transformer/encoder_norm, head/kernel [D, classes];
+//    Transformer/encoder_norm, head/kernel [D, classes] (optionally all under "opt/target/", a
+//    flax optimizer checkpoint, or "params/", big_vision; arrays outside that prefix are ignored);
 //  - timm (.safetensors): patch_embed.proj.weight [D, 3, p, p], cls_token, pos_embed,
 //    blocks.N.{norm1, attn.qkv [3D, D], attn.proj, norm2, mlp.fc1, mlp.fc2}, norm,
 //    head.weight [classes, D] (PyTorch Linear weights are [out, in]: transposed here).

@@ -97,6 +97,14 @@ def logits_tests(munet, work):
     good, _ = compare(munet, work, "l16_npz_1block_32", path, lambda x: vc.forward_vit_jax(big, x, 1),
                       ["--image-size", "32"])
     ok &= good
+    # A flax optimizer checkpoint: the model under "opt/target/", momentum beside it (ignored).
+    s = vc.vit_jax_arrays(rng, 64, 2, 128, blocks=2, grid=4, classes=10)
+    saved = {"opt/target/" + k: v for k, v in s.items()}
+    saved.update({"opt/state/param_states/" + k + "/momentum": v for k, v in s.items()})
+    path = os.path.join(work, "opt_target.npz")
+    np.savez(path, **saved)
+    good, _ = compare(munet, work, "opt_target_npz_64", path, lambda x: vc.forward_vit_jax(s, x, 2), [])
+    ok &= good
     # --drop-head: a file without a head, which predict refuses.
     root = os.path.join(work, "headless.h5")
     run(munet, "import", os.path.join(work, "ti16.npz"), "--output", root, "--layers", "1", "--drop-head")
