@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # An imported root in use: a timm-layout Ti/16 checkpoint (BF16, 2 blocks, 224 px) imported at
-# 32 px with one block and no head; `munet evolve --root` on two tasks runs to the end and keeps
-# the root's original 224 px position embedding in its pool; `munet train --root` fine-tunes it
+# 32 px with one block and no head; `munet evolve --root` on two tasks runs to the end, keeps the
+# root's original 224 px position embedding in its pool and resumes; `munet train --root` fine-tunes it
 # at 48 px (the embedding resized from the original grid) and saves a model file that still
 # carries the original grid.
 # usage: imported_root.sh MUNET WORKDIR PYTHON
@@ -21,6 +21,12 @@ fi
   --max-val-examples 100 --output "$work/run" | tee "$work/evolve.log"
 grep -q "^root: $work/root.h5" "$work/evolve.log"
 grep -q "final:" "$work/evolve.log"
+# The same command again resumes from the last checkpoint (the pool with the original grid reads back).
+"$munet" evolve --root "$work/root.h5" --tasks cmaterdb_devanagari,cmaterdb_bangla --task-iterations 1 \
+  --children-per-task 2 --parallel-slots 2 --validations 1 --steps-per-validation 3 --batch-size 16 \
+  --max-val-examples 100 --output "$work/run" | tee "$work/resume.log"
+grep -q "resuming from .*ckpt-000002.h5: 2 of 2 generations done" "$work/resume.log"
+grep -q "final:" "$work/resume.log"
 ckpt=$(ls "$work"/run/checkpoints/ckpt-*.h5 | tail -1)
 "$python" - "$ckpt" <<'PY'
 import sys, h5py

@@ -168,7 +168,19 @@ def bad_cases():
             return path, more + list(args)
         return b
 
+    def raw(header_json, data_len):
+        def build(work):
+            path = os.path.join(work, "bad.safetensors")
+            with open(path, "wb") as f:
+                f.write(len(header_json).to_bytes(8, "little") + header_json + bytes(data_len))
+            return path, []
+        return build
+
     return {
+        "safetensors_bad_json": (raw(b'{"cls_token": {"dtype": "F32", ', 16),
+                                 r"the .safetensors header is not valid JSON"),
+        "safetensors_offsets_outside": (raw(b'{"cls_token": {"dtype": "F32", "shape": [1, 1, 4], "data_offsets": [0, 16]}}', 8),
+                                        r"tensor 'cls_token': data_offsets lie outside the file's 8 data bytes"),
         "missing_block_array": (npz(lambda a: a.pop("Transformer/encoderblock_1/MlpBlock_3/Dense_1/bias")),
                                 r"array 'Transformer/encoderblock_1/MlpBlock_3/Dense_1/bias' is missing \(expected shape \[64\]\)"),
         "misshaped_query": (npz(lambda a: a.__setitem__(q, np.zeros((64, 2, 33), np.float32))),
