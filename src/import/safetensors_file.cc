@@ -52,11 +52,12 @@ SafetensorsFile::SafetensorsFile(const std::string& path) : ArrayFile(path) {
   in.seekg(0);
   unsigned char len_bytes[8];
   MUNET_CHECK(file_size >= 8 && in.read(reinterpret_cast<char*>(len_bytes), 8), path,
-              ": not a .safetensors file (shorter than its 8-byte header length)");
+              ": neither a .npz (zip) nor a .safetensors file (shorter than the 8-byte header length)");
   uint64_t header_len = 0;
   for (int k = 7; k >= 0; --k) header_len = header_len << 8 | len_bytes[k];
   MUNET_CHECK(header_len <= kMaxHeaderBytes && header_len <= file_size - 8, path,
-              ": not a .safetensors file (header length ", header_len, " for a file of ", file_size, " bytes)");
+              ": neither a .npz (zip) nor a .safetensors file (its first 8 bytes, read as a safetensors header "
+              "length, give ", header_len, " for a file of ", file_size, " bytes)");
   std::string text(header_len, '\0');
   MUNET_CHECK(bool(in.read(text.data(), std::streamsize(header_len))), path, ": cannot read the .safetensors header");
   nlohmann::json header;

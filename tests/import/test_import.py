@@ -177,6 +177,8 @@ def bad_cases():
         return build
 
     return {
+        "neither_npz_nor_safetensors": (lambda work: (os.path.abspath(__file__), []),  # this script
+                                        r"neither a .npz \(zip\) nor a .safetensors file"),
         "safetensors_bad_json": (raw(b'{"cls_token": {"dtype": "F32", ', 16),
                                  r"the .safetensors header is not valid JSON"),
         "safetensors_offsets_outside": (raw(b'{"cls_token": {"dtype": "F32", "shape": [1, 1, 4], "data_offsets": [0, 16]}}', 8),
