@@ -17,8 +17,8 @@
 namespace munet {
 namespace {
 
-// The root's position embedding at an imported checkpoint's grid: the root-owned one off the
-// root's route (found in the pool, so a resumed run finds it too); -1 when there is none.
+// The position embedding at a pretrained root's checkpoint grid: the root-owned one off the
+// root's route (found in the pool, so a resumed run finds it too); -1 for a random root.
 ComponentId original_posembed(const LayerPool& pool, const ModelRecord& root) {
   for (const auto& [id, e] : pool.entries())
     if (e.owner == kRootTask && e.component->kind() == ComponentKind::PosEmbed &&
@@ -118,7 +118,7 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
   pretrained.erase(std::remove_if(pretrained.begin(), pretrained.end(),
                                   [](const auto& p) { return p->kind() == ComponentKind::Head; }),
                    pretrained.end());
-  // An imported root's position embedding at its checkpoint's grid rides along off the route:
+  // A pretrained root's position embedding at its checkpoint's grid rides along off the route:
   // every later resize starts from it (MU2NET.md, "Small notes").
   std::unique_ptr<Component> original_pos;
   const std::string route_pos = "posembed_" + std::to_string(rc.image_size);
@@ -132,6 +132,17 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
                   shape_str(original_pos->layout()[0].shape), ", not [1 + grid^2, ", rc.hidden, "]");
       break;
     }
+  // A pretrained root without a separate original grid: its own embedding is the checkpoint's
+  // grid. A copy goes off the route beside it, so that the pool itself records (through
+  // checkpoints too) where resizes start.
+  if (!pretrained.empty() && !original_pos) {
+    for (const auto& p : pretrained)
+      if (p->kind() == ComponentKind::PosEmbed) {
+        original_pos = std::make_unique<Component>(p->name(), p->kind(), p->layout(), backend_, p->dtype());
+        backend_.copy(p->values(), original_pos->values());
+        break;
+      }
+  }
   if (!pretrained.empty()) {
     MUNET_CHECK(pretrained.size() == names.size(), "the pretrained root has ", pretrained.size(),
                 " components without its head, a ViT of ", rc.layers, " layers has ", names.size());

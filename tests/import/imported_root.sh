@@ -16,16 +16,17 @@ fi
 
 "$python" "$here/test_import.py" "$munet" "$work" root-checkpoint
 "$munet" import "$work/ti16.safetensors" --output "$work/root.h5" --layers 1 --image-size 32 --drop-head
-"$munet" evolve --root "$work/root.h5" --tasks cmaterdb_devanagari,cmaterdb_bangla --task-iterations 1 \
-  --children-per-task 2 --parallel-slots 2 --validations 1 --steps-per-validation 3 --batch-size 16 \
-  --max-val-examples 100 --output "$work/run" | tee "$work/evolve.log"
+# Seed 2 draws a 48 px image size: that child's embedding is resized from the 224 px grid.
+evolve=(evolve --root "$work/root.h5" --tasks cmaterdb_devanagari,cmaterdb_bangla --task-iterations 1
+        --children-per-task 4 --parallel-slots 2 --validations 1 --steps-per-validation 2 --batch-size 8
+        --max-val-examples 50 --max-image-size 48 --seed 2 --output "$work/run")
+"$munet" "${evolve[@]}" --genealogy "$work/genealogy.csv" | tee "$work/evolve.log"
 grep -q "^root: $work/root.h5" "$work/evolve.log"
 grep -q "final:" "$work/evolve.log"
+grep -q "resize posembed_224->posembed_48" "$work/genealogy.csv"
 # The same command again resumes from the last checkpoint (the pool with the original grid reads back).
-"$munet" evolve --root "$work/root.h5" --tasks cmaterdb_devanagari,cmaterdb_bangla --task-iterations 1 \
-  --children-per-task 2 --parallel-slots 2 --validations 1 --steps-per-validation 3 --batch-size 16 \
-  --max-val-examples 100 --output "$work/run" | tee "$work/resume.log"
-grep -q "resuming from .*ckpt-000002.h5: 2 of 2 generations done" "$work/resume.log"
+"$munet" "${evolve[@]}" | tee "$work/resume.log"
+grep -q "resuming from .*ckpt-000004.h5: 4 of 4 generations done" "$work/resume.log"
 grep -q "final:" "$work/resume.log"
 ckpt=$(ls "$work"/run/checkpoints/ckpt-*.h5 | tail -1)
 "$python" - "$ckpt" <<'PY'

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -139,6 +140,17 @@ TEST_F(ModelFileTest, EvolutionStartsFromAPretrainedRoot) {
     const Tensor& got = evo.pool().at(r.route[i]).component->values();
     EXPECT_EQ(0, std::memcmp(got.raw(), root.components[i]->values().raw(), got.bytes())) << r.route_names[i];
   }
+  // The root's embedding is also kept off the route, owned by the root: the source of resizes.
+  int off_route = 0;
+  for (const auto& [id, e] : evo.pool().entries())
+    if (std::find(r.route.begin(), r.route.end(), id) == r.route.end()) {
+      ++off_route;
+      EXPECT_EQ(e.owner, kRootTask);
+      EXPECT_EQ(e.component->kind(), ComponentKind::PosEmbed);
+      EXPECT_EQ(0, std::memcmp(e.component->values().raw(), root.components[2]->values().raw(),
+                               e.component->values().bytes()));
+    }
+  EXPECT_EQ(off_route, 1);
   // A root of another shape is refused with a clear message.
   ModelFile again = read_model_file(path, be);
   EvolutionConfig other = ec;
