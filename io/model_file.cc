@@ -22,7 +22,8 @@ constexpr std::pair<const char*, int ViTConfig::*> kShapeFields[] = {
 }  // namespace
 
 void write_model_file(const std::string& path, const ViTConfig& config, const std::string& task,
-                      const std::vector<const Component*>& route, Backend& backend) {
+                      const std::vector<const Component*>& route, Backend& backend,
+                      const Component* original_posembed) {
   h5::quiet_errors();
   const std::string tmp = temporary_name(path);
   {
@@ -36,10 +37,20 @@ void write_model_file(const std::string& path, const ViTConfig& config, const st
     std::vector<std::string> names;
     for (const Component* c : route) names.push_back(c->name());
     h5::write_attr(file, "route", names, root);
+    std::vector<const Component*> stored = route;
+    if (original_posembed) {
+      MUNET_CHECK(original_posembed->kind() == ComponentKind::PosEmbed, "the original position embedding '",
+                  original_posembed->name(), "' is a ", kind_name(original_posembed->kind()));
+      for (const Component* c : route)
+        MUNET_CHECK(c->name() != original_posembed->name(), "the original position embedding '",
+                    original_posembed->name(), "' has the name of a route component");
+      h5::write_attr(file, "original_posembed", original_posembed->name(), root);
+      stored.push_back(original_posembed);
+    }
 
     Handle lcpl = check(H5Pcreate(H5P_LINK_CREATE), H5Pclose, tmp, "cannot make a property list");
     check(H5Pset_create_intermediate_group(lcpl, 1), tmp, "cannot set intermediate groups");
-    for (const Component* c : route) {
+    for (const Component* c : stored) {
       const Where w{tmp, "/components/" + c->name()};
       Handle group = check(H5Gcreate2(file, w.object.c_str(), lcpl, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, tmp,
                            cat("cannot create group ", w.object));
@@ -76,10 +87,10 @@ ModelFile read_model_file(const std::string& path, Backend& backend) {
   } catch (const Error& e) {
     fail(path, ": bad model shape: ", e.what());
   }
-  for (const std::string& name : h5::read_strings_attr(file, "route", root)) {
+  auto read_component = [&](const std::string& name, const char* named_by) {
     const Where w{path, "/components/" + name};
-    MUNET_CHECK(h5::path_exists(file, w.object.substr(1)), path, ": route names component '", name, "' but ",
-                w.object, " is missing");
+    MUNET_CHECK(h5::path_exists(file, w.object.substr(1)), path, ": ", named_by, " names component '", name,
+                "' but ", w.object, " is missing");
     Handle group = h5::open_group(file, w.object, root);
     h5::ComponentMeta meta = h5::read_component_meta(group, name, w);
     if (meta.kind == ComponentKind::Head && meta.num_classes == 0) meta.num_classes = check_cfg.num_classes;
@@ -87,7 +98,15 @@ ModelFile read_model_file(const std::string& path, Backend& backend) {
     Tensor host = Tensor::host(c->values().shape(), DType::F32);
     h5::read_param_values(group, c->layout(), host.data<float>(), w);
     backend.copy(host, c->values());
-    m.components.push_back(std::move(c));
+    return c;
+  };
+  for (const std::string& name : h5::read_strings_attr(file, "route", root))
+    m.components.push_back(read_component(name, "the route"));
+  if (h5::has_attr(file, "original_posembed")) {
+    const std::string name = h5::read_string_attr(file, "original_posembed", root);
+    m.original_posembed = read_component(name, "original_posembed");
+    MUNET_CHECK(m.original_posembed->kind() == ComponentKind::PosEmbed, path, ": original_posembed names '", name,
+                "', a ", kind_name(m.original_posembed->kind()), ", not a position embedding");
   }
   return m;
 }

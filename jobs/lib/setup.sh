@@ -18,7 +18,7 @@ export MUNET_BUILD_DIR
 MUNET_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libhdf5-dev hdf5-tools
-  libboost-program-options-dev libgtest-dev libopenblas-dev libopenblas0-pthread zlib1g-dev
+  libboost-program-options-dev libgtest-dev libopenblas-dev libopenblas0-pthread zlib1g-dev nlohmann-json3-dev
   libxxhash-dev libpng-dev libjpeg62-turbo-dev
   dataset-fashion-mnist python3-numpy python3-h5py python3-matplotlib python3-xxhash
 )

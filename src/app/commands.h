@@ -10,5 +10,6 @@ int inspect_command(int argc, char** argv);
 int export_command(int argc, char** argv);
 int predict_command(int argc, char** argv);
 int task_command(int argc, char** argv);
+int import_command(int argc, char** argv);
 
 }  // namespace munet::app

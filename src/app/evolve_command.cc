@@ -45,7 +45,7 @@ po::options_description evolve_output_options() {
   po::options_description o("Root and output");
   o.add_options()
       ("root", po::value<std::string>()->default_value(""),
-       "start from this model file (e.g. from munet train --save); its shape replaces the Model "
+       "start from this model file (from munet train --save or munet import); its shape replaces the Model "
        "options and its head is dropped (default: a randomly initialised root)")
       ("genealogy", po::value<std::string>()->default_value(""),
        "write every sampled model (parent, mutations, hyperparameters, scores, cost) to this CSV file")
@@ -242,7 +242,9 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
     if (!run.root_file.empty()) {
       ModelFile m = read_model_file(run.root_file, backend);
       cfg.root = m.config;
+      cfg.root.num_classes = 1;  // the class count is each task's (a file imported with --drop-head has none)
       pretrained = std::move(m.components);
+      if (m.original_posembed) pretrained.push_back(std::move(m.original_posembed));
       std::printf("root: %s (trained on %s)\n", run.root_file.c_str(), m.task.c_str());
     }
     std::vector<TaskData> tasks = load_task_entries(names, data_option);

@@ -20,6 +20,7 @@ void usage(std::ostream& out) {
       << "  export  write a task's best model from a checkpoint as a model file\n"
       << "  predict run a model file on a dataset split and print its accuracy\n"
       << "  task    make a task file from your own data (task pack) or show one (task info)\n"
+      << "  import  write a model file from a pretrained ViT checkpoint (vit_jax .npz, timm .safetensors)\n"
       << "  info    show how this munet was built and where it finds data\n";
 }
 
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     if (command == "export") return munet::app::export_command(argc - 1, argv + 1);
     if (command == "predict") return munet::app::predict_command(argc - 1, argv + 1);
     if (command == "task") return munet::app::task_command(argc - 1, argv + 1);
+    if (command == "import") return munet::app::import_command(argc - 1, argv + 1);
     std::cerr << "munet: unknown command '" << command << "'\n\n";
     usage(std::cerr);
     return 2;

@@ -35,7 +35,12 @@ po::options_description train_task_options() {
        "task pack (an entry containing '/' or ending in .h5, e.g. ./flowers.h5)")
       ("log-every", po::value<int64_t>()->default_value(100), "print a progress line every this many steps (0: only at validations)")
       ("save", po::value<std::string>()->default_value(""),
-       "write the trained model (best validation) to this HDF5 model file, e.g. for munet evolve --root");
+       "write the trained model (best validation) to this HDF5 model file, e.g. for munet evolve --root")
+      ("root", po::value<std::string>()->default_value(""),
+       "start from this model file (munet import, munet train --save) instead of a random initialisation: "
+       "its shape replaces the Model options, except --layers (keeps the first k blocks) and --image-size "
+       "(the position embedding is resized from the file's original grid); every component is fine-tuned; "
+       "its head is kept when it was trained on --task, else a new zero head");
   return t;
 }
 

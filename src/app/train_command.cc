@@ -1,5 +1,5 @@
-// `munet train`: one ViT on one task from a random initialisation; validates periodically,
-// keeps the best validation's parameters and reports test accuracy.
+// `munet train`: one ViT on one task from a random initialisation or a model file (--root);
+// validates periodically, keeps the best validation's parameters and reports test accuracy.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -9,10 +9,52 @@
 #include "io/model_file.h"
 #include "io/task_entries.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "nn/posembed_resize.h"
 #include "nn/vit_model.h"
 #include "train/progress.h"
 
 namespace munet::app {
+namespace {
+
+// The model to fine-tune from a model file (--root): its components, the first --layers blocks,
+// the position embedding resized for --image-size from the file's original grid, and its head
+// when it was trained on this task (else a new zero head).
+VitModel root_model(const std::string& path, const po::variables_map& vm, const TaskData& task, Backend& backend,
+                    uint64_t seed, ViTConfig& cfg, std::unique_ptr<Component>& original_pos) {
+  ModelFile m = read_model_file(path, backend);
+  cfg = m.config;
+  const int layers = vm["layers"].as<int>(), image_size = vm["image-size"].as<int>();
+  MUNET_CHECK(layers <= cfg.layers, "--layers ", layers, ": the root ", path, " has only ", cfg.layers, " blocks");
+  if (layers >= 0) cfg.layers = layers;
+  if (image_size > 0) cfg.image_size = image_size;
+  cfg.num_classes = task.num_classes;
+  cfg.validate();
+  original_pos = std::move(m.original_posembed);
+  VitModel model;
+  int blocks = 0;
+  for (auto& c : m.components) {
+    if (c->kind() == ComponentKind::EncoderBlock && blocks++ >= cfg.layers) continue;
+    if (c->kind() == ComponentKind::Head && (m.task != task.name || m.config.num_classes != task.num_classes)) continue;
+    if (c->kind() == ComponentKind::PosEmbed && cfg.image_size != m.config.image_size) {
+      const Component& from = original_pos ? *original_pos : *c;
+      Tensor host = Tensor::host(from.values().shape(), DType::F32);
+      backend.copy(from.values(), host);
+      const Tensor resized = resize_position_embedding(host.reshape(from.layout()[0].shape), cfg.grid());
+      c = std::make_unique<Component>("posembed_" + std::to_string(cfg.image_size), ComponentKind::PosEmbed,
+                                      component_layout(ComponentKind::PosEmbed, cfg), backend, DType::F32);
+      backend.copy(resized.reshape(c->values().shape()), c->values());
+    }
+    model.components.push_back(std::move(c));
+  }
+  // At the original grid the route's embedding is the original: nothing to keep beside it.
+  if (original_pos && original_pos->name() == "posembed_" + std::to_string(cfg.image_size)) original_pos.reset();
+  if (model.components.back()->kind() != ComponentKind::Head)
+    model.components.push_back(fresh_component("head", ComponentKind::Head, cfg, backend, seed));
+  for (auto& c : model.components) model.route.push_back({c.get(), true});
+  return model;
+}
+
+}  // namespace
 
 int train_command(int argc, char** argv) {
   po::options_description all;
@@ -21,7 +63,7 @@ int train_command(int argc, char** argv) {
   po::variables_map vm;
   if (!parse_options(argc, argv,
                      "usage: munet train [options]\n"
-                     "Trains one ViT on one task from a random initialisation, validating "
+                     "Trains one ViT on one task from a random initialisation (or a model file: --root), validating "
                      "periodically, and reports test accuracy.",
                      all, vm))
     return 0;
@@ -29,7 +71,8 @@ int train_command(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string task_name = vm["task"].as<std::string>();
   const TaskData task = load_task_entry(task_name, vm["data"].as<std::string>());
-  const ViTConfig cfg = model_from(vm, task.num_classes);
+  const std::string root_file = vm["root"].as<std::string>();
+  ViTConfig cfg = root_file.empty() ? model_from(vm, task.num_classes) : ViTConfig{};
   const TrainConfig tc = training_from(vm);
   const DeviceSpec device = device_from(vm, threads_from(vm), 0);
   std::unique_ptr<Backend> backend = make_backend(device);
@@ -39,7 +82,10 @@ int train_command(int argc, char** argv) {
   ThreadPool& host_pool = own_pool ? *own_pool : static_cast<CpuBackend&>(*backend).pool();
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  VitModel model = fresh_vit(*backend, cfg, tc.seed);
+  std::unique_ptr<Component> original_pos;  // a root file's original-grid position embedding, saved along
+  VitModel model = root_file.empty() ? fresh_vit(*backend, cfg, tc.seed)
+                                     : root_model(root_file, vm, task, *backend, tc.seed, cfg, original_pos);
+  if (!root_file.empty()) std::printf("root: %s\n", root_file.c_str());
   int64_t params = 0;
   for (const auto& c : model.components) params += c->size();
   std::printf("munet train: task %s (%lld train / %lld validation / %lld test, %d classes) from %s [%.1fs]\n",
@@ -67,7 +113,7 @@ int train_command(int argc, char** argv) {
   if (!save.empty()) {
     std::vector<const Component*> route;
     for (const auto& c : model.components) route.push_back(c.get());
-    write_model_file(save, cfg, task.name, route, *backend);
+    write_model_file(save, cfg, task.name, route, *backend, original_pos.get());
     std::printf("model saved to %s\n", save.c_str());
   }
   std::printf("validation_accuracy %.4f\n", r.best_accuracy);

@@ -24,7 +24,7 @@ struct TypeInfo {
 constexpr TypeInfo kTypes[] = {
     {"|b1", NpyType::kBool, 1},  {"|u1", NpyType::kUInt8, 1}, {"<u1", NpyType::kUInt8, 1},
     {"|i1", NpyType::kInt8, 1},  {"<i1", NpyType::kInt8, 1},  {"<i4", NpyType::kInt32, 4},
-    {"<i8", NpyType::kInt64, 8},
+    {"<i8", NpyType::kInt64, 8}, {"<f4", NpyType::kFloat32, 4}, {"<f8", NpyType::kFloat64, 8},
 };
 
 // Reads the header's dict literal: {'key': value, ...} where a value is a quoted string,
@@ -191,7 +191,7 @@ void NpyArray::parse_header(const std::string& header) {
     }
   }
   if (!known)
-    fail(where_, ": unsupported dtype '", descr_, "' (supported: |b1, |u1, |i1, <i4, <i8)");
+    fail(where_, ": unsupported dtype '", descr_, "' (supported: |b1, |u1, |i1, <i4, <i8, <f4, <f8)");
   size_ = 1;
   for (int64_t d : shape_) {
     if (d != 0 && size_ > kMaxElements / d)
@@ -203,6 +203,9 @@ void NpyArray::parse_header(const std::string& header) {
 int64_t NpyArray::element(int64_t i) const {
   const uint8_t* p = data() + i * item_bytes_;
   switch (type_) {
+    case NpyType::kFloat32:
+    case NpyType::kFloat64:
+      fail(where_, ": dtype '", descr_, "' holds floating-point values, integers are expected");
     case NpyType::kBool:
     case NpyType::kUInt8:
       return *p;
@@ -234,6 +237,26 @@ std::vector<uint8_t> NpyArray::to_uint8() const {
     if (v < 0 || v > 255)
       fail(where_, ": value ", v, " at index ", i, " does not fit uint8 (dtype '", descr_, "')");
     out[i] = static_cast<uint8_t>(v);
+  }
+  return out;
+}
+
+std::vector<float> NpyArray::to_float32() const {
+  if (type_ != NpyType::kFloat32 && type_ != NpyType::kFloat64)
+    fail(where_, ": dtype '", descr_, "' is not a float array (expected <f4 or <f8)");
+  std::vector<float> out(static_cast<size_t>(size_));
+  for (int64_t i = 0; i < size_; ++i) {  // little-endian bytes, whatever the host's order
+    const uint8_t* p = data() + i * item_bytes_;
+    uint64_t u = 0;
+    for (int k = int(item_bytes_) - 1; k >= 0; --k) u = u << 8 | p[k];
+    if (type_ == NpyType::kFloat32) {
+      const uint32_t bits = static_cast<uint32_t>(u);
+      std::memcpy(&out[i], &bits, 4);
+    } else {
+      double d;
+      std::memcpy(&d, &u, 8);
+      out[i] = static_cast<float>(d);
+    }
   }
   return out;
 }

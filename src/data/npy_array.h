@@ -1,5 +1,6 @@
 // One NumPy .npy array held in memory: its dtype, shape and raw little-endian elements,
-// with range-checked conversions to the uint8 pixels and int32 labels that datasets use.
+// with range-checked conversions to the uint8 pixels and int32 labels that datasets use, and to
+// the float32 values of imported checkpoints.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -7,14 +8,14 @@
 
 namespace munet {
 
-enum class NpyType { kBool, kUInt8, kInt8, kInt32, kInt64 };
+enum class NpyType { kBool, kUInt8, kInt8, kInt32, kInt64, kFloat32, kFloat64 };
 
 class NpyArray {
  public:
   // Parses .npy bytes (format versions 1.0, 2.0 and 3.0). `where` names the source in error
   // messages, e.g. "/data/x.npz: array 'labels'". Throws munet::Error for a bad magic or
   // version, a malformed header, fortran_order=True, an unsupported dtype (supported: |b1,
-  // |u1, |i1, <i4, <i8) and a payload whose length does not match the shape.
+  // |u1, |i1, <i4, <i8, <f4, <f8) and a payload whose length does not match the shape.
   NpyArray(std::vector<uint8_t> bytes, std::string where);
 
   const std::string& where() const { return where_; }
@@ -30,6 +31,8 @@ class NpyArray {
   std::vector<uint8_t> to_uint8() const;
   // Elements as int32; integers must fit. Out-of-range values throw, naming index and value.
   std::vector<int32_t> to_int32() const;
+  // Elements of a float array (<f4, <f8) as float32; other dtypes throw.
+  std::vector<float> to_float32() const;
 
  private:
   void parse_header(const std::string& header);

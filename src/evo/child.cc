@@ -150,8 +150,9 @@ ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const
   const ComponentId pos = b.find(pos_name, false);
   if (pos >= 0) {
     b.take(pos);
-  } else {  // resize the parent's embedding to the new grid and train it
+  } else {  // resize the original grid's (else the parent's) embedding to the new grid and train it
     const ComponentId from = [&] {
+      if (ctx.original_posembed >= 0) return ctx.original_posembed;
       for (size_t i = 0; i < parent.route.size(); ++i)
         if (ctx.pool.at(parent.route[i]).component->kind() == ComponentKind::PosEmbed) return parent.route[i];
       fail("model ", parent.id, " has no position embedding");

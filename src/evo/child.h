@@ -8,7 +8,7 @@
 // taken from the nearest ancestor that has one of that size, else made anew; the head is reused
 // only from the task's own ancestors,
 // else a new zero head; a position embedding of a new image size is reused from an ancestor or
-// resized from the parent's and trained.
+// resized (from a pretrained root's original grid, else from the parent's) and trained.
 #pragma once
 #include <map>
 
@@ -39,6 +39,9 @@ struct ChildContext {
   ViTConfig shape;      // hidden, MLP, heads, patch of the system; num_classes of this task
   uint64_t init_seed = 0;  // for new components of this child
   const ChildRules* rules = nullptr;  // null: µ2Net with every mutation on
+  // A pretrained root's position embedding at its checkpoint's grid: new sizes are resized from
+  // it, as the reference does (-1, a random root: from the parent's embedding).
+  ComponentId original_posembed = -1;
 };
 
 // The child's record: hyperparameters, route (new components already added to the pool as

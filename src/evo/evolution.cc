@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ostream>
@@ -15,6 +16,16 @@
 
 namespace munet {
 namespace {
+
+// The position embedding at a pretrained root's checkpoint grid: the root-owned one off the
+// root's route (found in the pool, so a resumed run finds it too); -1 for a random root.
+ComponentId original_posembed(const LayerPool& pool, const ModelRecord& root) {
+  for (const auto& [id, e] : pool.entries())
+    if (e.owner == kRootTask && e.component->kind() == ComponentKind::PosEmbed &&
+        std::find(root.route.begin(), root.route.end(), id) == root.route.end())
+      return id;
+  return -1;
+}
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -111,6 +122,31 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
   pretrained.erase(std::remove_if(pretrained.begin(), pretrained.end(),
                                   [](const auto& p) { return p->kind() == ComponentKind::Head; }),
                    pretrained.end());
+  // A pretrained root's position embedding at its checkpoint's grid rides along off the route:
+  // every later resize starts from it (MU2NET.md, "Small notes").
+  std::unique_ptr<Component> original_pos;
+  const std::string route_pos = "posembed_" + std::to_string(rc.image_size);
+  for (auto it = pretrained.begin(); it != pretrained.end(); ++it)
+    if ((*it)->kind() == ComponentKind::PosEmbed && (*it)->name() != route_pos) {
+      original_pos = std::move(*it);
+      pretrained.erase(it);
+      const int64_t rows = original_pos->layout()[0].shape[0], grid = std::llround(std::sqrt(double(rows - 1)));
+      MUNET_CHECK(grid * grid == rows - 1 && original_pos->layout()[0].shape[1] == rc.hidden,
+                  "the pretrained root's original position embedding '", original_pos->name(), "' has shape ",
+                  shape_str(original_pos->layout()[0].shape), ", not [1 + grid^2, ", rc.hidden, "]");
+      break;
+    }
+  // A pretrained root without a separate original grid: its own embedding is the checkpoint's
+  // grid. A copy goes off the route beside it, so that the pool itself records (through
+  // checkpoints too) where resizes start.
+  if (!pretrained.empty() && !original_pos) {
+    for (const auto& p : pretrained)
+      if (p->kind() == ComponentKind::PosEmbed) {
+        original_pos = std::make_unique<Component>(p->name(), p->kind(), p->layout(), backend_, p->dtype());
+        backend_.copy(p->values(), original_pos->values());
+        break;
+      }
+  }
   if (!pretrained.empty()) {
     MUNET_CHECK(pretrained.size() == names.size(), "the pretrained root has ", pretrained.size(),
                 " components without its head, a ViT of ", rc.layers, " layers has ", names.size());
@@ -130,8 +166,10 @@ Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cf
     root.route_trainable.push_back(false);
   }
   for (ComponentId id : root.route) root.params += pool_.at(id).component->size();
+  std::vector<ComponentId> made = root.route;
+  if (original_pos) made.push_back(pool_.add(kRootTask, std::move(original_pos)));
   // Every rank made the root alike; each keeps its share (home: id mod ranks).
-  for (ComponentId id : root.route) {
+  for (ComponentId id : made) {
     pool_.at(id).home = int(id % comm_->size());
     if (pool_.at(id).home != comm_->rank()) pool_.component(id).release();
   }
@@ -366,7 +404,7 @@ void Evolution::run_generation(int task, int iteration, int g) {
     const ChildContext ctx{space_, pool_, st_.models, st_.root, task, shape,
                            stream_id(c.seed, {uint64_t(task), uint64_t(iteration), uint64_t(g), uint64_t(slot),
                                               kInitKey}),
-                           &rules_};
+                           &rules_, original_posembed(pool_, st_.models.at(st_.root))};
     children.push_back(make_child(ctx, parent, gen_hp, rng));
     ModelRecord& child = children.back();
     child.id = st_.next_model++;
@@ -496,6 +534,8 @@ void Evolution::finish_turn(int task) {
   // Lock the best model's components for the other tasks; drop every component no kept model uses.
   pool_.set_locks(task, st_.models.at(st_.best[task]).route);
   std::set<ComponentId> used(st_.models.at(st_.root).route.begin(), st_.models.at(st_.root).route.end());
+  if (const ComponentId original = original_posembed(pool_, st_.models.at(st_.root)); original >= 0)
+    used.insert(original);
   for (ModelId b : st_.best)
     if (b != kNoModel) used.insert(st_.models.at(b).route.begin(), st_.models.at(b).route.end());
   pool_.keep_only(used);

@@ -113,7 +113,9 @@ std::vector<TaskSummary> summarize(const EvolutionState& st, const PoolSizes& po
 class Evolution {
  public:
   // `pretrained`: the root's components (a model file's route; a head is dropped; cfg.root must
-  // have their shape); empty: a fresh random root. `comm`: the job's ranks (null: this process alone).
+  // have their shape), and optionally the file's original-grid position embedding (any other
+  // posembed; else a copy of the route's), kept in the pool off the route as the source of every
+  // resize; empty: a fresh random root (resizes start from the parent's embedding). `comm`: the job's ranks (null: this process alone).
   Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
             std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained = {},
             Communicator* comm = nullptr);

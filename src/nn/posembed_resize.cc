@@ -1,4 +1,4 @@
-// Bilinear resampling of the position-embedding grid.
+// Linear (order-1 spline) resampling of the position-embedding grid, aligned corners.
 #include "nn/posembed_resize.h"
 
 #include <algorithm>
@@ -15,9 +15,10 @@ struct Tap {
 
 std::vector<Tap> taps(int from, int to) {
   std::vector<Tap> t(to);
-  const double scale = double(from) / to;
+  // scipy's zoom factor for grid_mode=False: (in - 1) / (out - 1), 1 when out = 1.
+  const double zoom = to > 1 ? double(from - 1) / double(to - 1) : 1.0;
   for (int j = 0; j < to; ++j) {
-    const double in = std::clamp((j + 0.5) * scale - 0.5, 0.0, double(from - 1));
+    const double in = std::clamp(j * zoom, 0.0, double(from - 1));
     const int lo = static_cast<int>(std::floor(in));
     t[j] = {lo, std::min(lo + 1, from - 1), in - lo};
   }

@@ -227,12 +227,16 @@ TEST(NpzArchive, MissingArrayListsWhatIsThere) {
 TEST(NpzArchive, UnsupportedDtypeAndLayoutAreErrors) {
   TempDir dir;
   const std::string path = dir.file("x.npz");
-  test::write_npz(path, {{"floats", test::npy("<f4", {1}, {0, 0, 128, 63})},
+  test::write_npz(path, {{"halves", test::npy("<f2", {1}, {0, 60})},
+                         {"floats", test::npy("<f4", {1}, {0, 0, 128, 63})},
                          {"big_endian", test::npy(">i8", {1}, sample_bytes(8))},
                          {"fortran", test::npy("|u1", {2, 2}, {1, 2, 3, 4}, true)},
                          {"short", test::npy("<i4", {3}, sample_bytes(11))}});
   const NpzArchive npz(path);
-  EXPECT_ERROR(npz.read("floats"), path, "'floats'", "unsupported dtype '<f4'");
+  EXPECT_ERROR(npz.read("halves"), path, "'halves'", "unsupported dtype '<f2'");
+  // Floats are read as floats (imported checkpoints), never as pixels or labels.
+  EXPECT_EQ(npz.read("floats").to_float32(), std::vector<float>{1.0f});
+  EXPECT_ERROR(npz.read("floats").to_uint8(), "'floats'", "floating-point values, integers are expected");
   EXPECT_ERROR(npz.read("big_endian"), path, "unsupported dtype '>i8'");
   EXPECT_ERROR(npz.read("fortran"), path, "'fortran'", "fortran_order");
   EXPECT_ERROR(npz.read("short"), path, "'short'", "too short", "11", "12");

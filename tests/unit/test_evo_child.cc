@@ -1,6 +1,7 @@
 // make_child, the µ2Net mutations, on a tiny root: clone-or-share rates, encoder_norm always
 // cloned, own trainable layers always cloned, heads only from the task's own ancestors (else a
-// zero head), position embeddings resized for a new image size, adapters that change nothing
+// zero head), position embeddings resized for a new image size (from an imported root's original
+// grid when there is one), adapters that change nothing
 // when added, layer removal, dataset hyperparameters from the generation, clones with momentum.
 #include <gtest/gtest.h>
 
@@ -9,6 +10,7 @@
 #include "evo/child.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "nn/init.h"
+#include "nn/posembed_resize.h"
 #include "nn/vit_model.h"
 
 namespace munet {
@@ -38,8 +40,9 @@ struct ChildFixture : ::testing::Test {
     models[0] = root;
   }
 
-  ModelRecord child_of(ModelId parent, int task, uint64_t seed, const Hparams* gen = nullptr) {
-    const ChildContext ctx{space, pool, models, 0, task, shape, seed};
+  ModelRecord child_of(ModelId parent, int task, uint64_t seed, const Hparams* gen = nullptr,
+                       ComponentId original_posembed = -1) {
+    const ChildContext ctx{space, pool, models, 0, task, shape, seed, nullptr, original_posembed};
     Rng rng(seed);
     ModelRecord c = make_child(ctx, models.at(parent), gen ? *gen : models.at(parent).hparams, rng);
     for (ComponentId id : c.route)
@@ -156,6 +159,28 @@ TEST_F(ChildFixture, NewImageSizeResizesThePositionEmbeddingAndTrainsIt) {
   const float* original = pool.at(models.at(0).route[2]).component->values().data<float>();
   for (int k = 0; k < 16; ++k) EXPECT_EQ(resized[k], original[k]);
   EXPECT_EQ(logits(c).dim(0), 3);  // the child runs at 32x32
+}
+
+TEST_F(ChildFixture, AnImportedRootsOriginalGridIsTheSourceOfEveryResize) {
+  // The root was imported at 16 px from a checkpoint of 48 px (grid 6): that grid stays in the
+  // pool off the route, and a child at 32 px is resized from it, not from the parent's 16 px one.
+  ViTConfig big = shape;
+  big.image_size = 48;
+  auto orig = std::make_unique<Component>("posembed_48", ComponentKind::PosEmbed,
+                                          component_layout(ComponentKind::PosEmbed, big), be, DType::F32);
+  init_component(*orig, be, 5);
+  const Tensor expect = resize_position_embedding(orig->values().reshape({1 + 36, 16}), 4);
+  const ComponentId original = pool.add(kRootTask, std::move(orig));
+  Hparams gen = models.at(0).hparams;
+  gen[Hp::ImageSize] = 32;
+  const ModelRecord c = child_of(0, 0, 7, &gen, original);
+  const size_t pos = std::find(c.route_names.begin(), c.route_names.end(), "posembed_32") - c.route_names.begin();
+  ASSERT_LT(pos, c.route.size());
+  bool recorded = false;
+  for (const auto& m : c.mutations) recorded |= m == "resize posembed_48->posembed_32";
+  EXPECT_TRUE(recorded);
+  const float* got = pool.at(c.route[pos]).component->values().data<float>();
+  for (int64_t k = 0; k < expect.numel(); ++k) ASSERT_EQ(got[k], expect.data<float>()[k]) << k;
 }
 
 TEST_F(ChildFixture, OwnTrainableLayersAreAlwaysClonedAndTheHeadStaysInTheTask) {

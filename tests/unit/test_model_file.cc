@@ -1,8 +1,10 @@
-// HDF5 model files: exact round trip, nothing left under a temporary name, a clear error for
-// every bad input, and evolution starting from a pretrained root.
+// HDF5 model files: exact round trip (an imported root's original position embedding included),
+// nothing left under a temporary name, a clear error for every bad input, and evolution starting
+// from a pretrained root.
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +40,25 @@ struct ModelFileTest : ::testing::Test {
     H5Fclose(file);
   }
 };
+
+TEST_F(ModelFileTest, OriginalPositionEmbeddingIsKeptOffTheRoute) {
+  ViTConfig big = vit.cfg;
+  big.image_size = 4 * vit.cfg.image_size;
+  const auto original = fresh_component("posembed_" + std::to_string(big.image_size), ComponentKind::PosEmbed, big, be, 9);
+  std::vector<const Component*> route;
+  for (const auto& c : vit.components) route.push_back(c.get());
+  write_model_file(path, vit.cfg, "cmaterdb_bangla", route, be, original.get());
+  const ModelFile m = read_model_file(path, be);
+  ASSERT_EQ(m.components.size(), vit.components.size());  // not on the route
+  ASSERT_TRUE(m.original_posembed != nullptr);
+  EXPECT_EQ(m.original_posembed->name(), original->name());
+  EXPECT_TRUE(layout_matches(*m.original_posembed, original->layout()));
+  EXPECT_EQ(0, std::memcmp(original->values().raw(), m.original_posembed->values().raw(), original->values().bytes()));
+  // A file without one reads back without one; one named like a route component is refused.
+  write();
+  EXPECT_TRUE(read_model_file(path, be).original_posembed == nullptr);
+  EXPECT_ERROR(write_model_file(path, vit.cfg, "t", route, be, route[2]), "has the name of a route component");
+}
 
 TEST_F(ModelFileTest, RoundTripIsExact) {
   write();
@@ -119,6 +140,17 @@ TEST_F(ModelFileTest, EvolutionStartsFromAPretrainedRoot) {
     const Tensor& got = evo.pool().at(r.route[i]).component->values();
     EXPECT_EQ(0, std::memcmp(got.raw(), root.components[i]->values().raw(), got.bytes())) << r.route_names[i];
   }
+  // The root's embedding is also kept off the route, owned by the root: the source of resizes.
+  int off_route = 0;
+  for (const auto& [id, e] : evo.pool().entries())
+    if (std::find(r.route.begin(), r.route.end(), id) == r.route.end()) {
+      ++off_route;
+      EXPECT_EQ(e.owner, kRootTask);
+      EXPECT_EQ(e.component->kind(), ComponentKind::PosEmbed);
+      EXPECT_EQ(0, std::memcmp(e.component->values().raw(), root.components[2]->values().raw(),
+                               e.component->values().bytes()));
+    }
+  EXPECT_EQ(off_route, 1);
   // A root of another shape is refused with a clear message.
   ModelFile again = read_model_file(path, be);
   EvolutionConfig other = ec;
