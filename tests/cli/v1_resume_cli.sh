@@ -17,9 +17,11 @@ run=(evolve --tasks cmaterdb_devanagari,cmaterdb_bangla --task-iterations 2 --ch
      --parallel-slots 1 --validations 1 --steps-per-validation 150 --batch-size 16 --layers 1 --hidden 32
      --mlp 64 --heads 2 --patch 8 --image-size 16 --max-image-size 32 --max-val-examples 100 --threads 2 --seed 3)
 fail() { echo "FAILED: $*"; exit 1; }
-same() {  # the state groups of two checkpoints (/config and the root attributes name the version)
+same() {  # the state groups of two checkpoints (/config and the root attributes name the version;
+          # /tasks columns source, content_hash and task_file came after version 1)
   for g in /tasks /progress /models /pool; do
-    h5diff -q --exclude-path /train_seconds "$1" "$2" $g $g > /dev/null || return 1  # (paths relative to $g)
+    h5diff -q --exclude-path /train_seconds --exclude-path /source --exclude-path /content_hash \
+      --exclude-path /task_file "$1" "$2" $g $g > /dev/null || return 1  # (paths relative to $g)
   done
 }
 
