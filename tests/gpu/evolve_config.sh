@@ -1,6 +1,6 @@
 # tests/gpu/evolve_config.sh — sourced by make_kit.sh (the CPU reference) and by the kit's run.sh
 # (the same run on the GPU): one small but real evolution on the character tasks, long enough that
-# every task ends well above chance (CPU: mnist 39%, bangla 32%; chance is 10%), so that a broken
+# every task ends well above chance (CPU: mnist 39%, bangla 28%; chance is 10%), so that a broken
 # GPU op shows as an accuracy gap.
 kit_evolve_args=(--tasks mnist,cmaterdb_bangla --task-iterations 1 --children-per-task 4
                  --parallel-slots 4 --validations 2 --steps-per-validation 50 --batch-size 128
