@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include "app/commands.h"
 #include "app/evolve_options.h"
@@ -22,6 +21,7 @@
 #include "io/task_entries.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "munet/build_config.h"
+#include "util/split_list.h"
 #if MUNET_MPI
 #include "dist/mpi_communicator.h"
 #endif
@@ -122,15 +122,6 @@ IoProgress progress_printer(const char* what) {
     std::printf("  %s: %.2f of %.2f GB (%.0f MB/s)\n", what, done / 1e9, total / 1e9, done / 1e6 / t);
     std::fflush(stdout);
   };
-}
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
 }
 
 }  // namespace

@@ -1,22 +1,13 @@
 // Range checks and parsing of the configuration's fields, and the turn's plan.
 #include "evo/config.h"
 
-#include <sstream>
 #include <type_traits>
 
 #include "util/error.h"
+#include "util/split_list.h"
 
 namespace munet {
 namespace {
-
-std::vector<std::string> split(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ','))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
 
 // "1000000" rather than "1e+06" for the bounds of integer fields.
 template <typename T>
@@ -95,13 +86,13 @@ std::array<bool, kHpCount> EvolutionConfig::mutating() const {
     on.fill(true);
     return on;
   }
-  for (const std::string& name : split(mutate)) on[static_cast<int>(hp_by_name(name))] = true;
+  for (const std::string& name : split_list(mutate)) on[static_cast<int>(hp_by_name(name))] = true;
   return on;
 }
 
 std::vector<double> EvolutionConfig::momentum_list() const {
   std::vector<double> out;
-  for (const std::string& v : split(momentum_values)) {
+  for (const std::string& v : split_list(momentum_values)) {
     if (v == "none") {
       out.push_back(0.0);
       continue;
