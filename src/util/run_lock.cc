@@ -1,0 +1,134 @@
+// The run-folder lock: O_EXCL creation, staleness, safe breaking, refresh by modification time.
+#include "util/run_lock.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "util/error.h"
+
+namespace munet {
+namespace {
+
+std::string this_host() {
+  char buf[256] = {};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+std::string new_token() {
+  std::random_device rd;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  return buf;
+}
+
+// Reads a lock file; false when it does not exist (any more).
+bool read_holder(const std::string& path, LockHolder& h) {
+  std::ifstream in(path);
+  if (!in) return false;
+  for (std::string line; std::getline(in, line);) {
+    const size_t space = line.find(' ');
+    const std::string key = line.substr(0, space), value = space == std::string::npos ? "" : line.substr(space + 1);
+    if (key == "host") h.host = value;
+    else if (key == "pid") h.pid = value;
+    else if (key == "slurm_job_id") h.slurm_job = value;
+    else if (key == "token") h.token = value;
+  }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return false;
+  h.age_seconds = static_cast<long long>(std::time(nullptr) - st.st_mtime);
+  return true;
+}
+
+// Why a lock is stale, or "" when its holder may be alive.
+std::string stale_reason(const LockHolder& h, int stale_minutes) {
+  if (h.age_seconds > stale_minutes * 60LL)
+    return cat("not refreshed for ", h.age_seconds / 60, " minutes (stale after ", stale_minutes, ", --lock-stale-minutes)");
+  if (h.host == this_host()) {
+    char* end = nullptr;
+    const long pid = std::strtol(h.pid.c_str(), &end, 10);
+    if (pid > 0 && end && *end == '\0' && ::kill(pid, 0) != 0 && errno == ESRCH)
+      return cat("its process ", pid, " is gone on this host");
+  }
+  if (h.token.empty()) return "it is not a munet lock file (no token)";
+  return "";
+}
+
+}  // namespace
+
+std::string LockHolder::text() const {
+  return cat("host ", host.empty() ? "?" : host, ", pid ", pid.empty() ? "?" : pid, ", Slurm job ",
+             slurm_job.empty() ? "none" : slurm_job, ", refreshed ", age_seconds, " s ago");
+}
+
+RunLock::RunLock(const std::string& dir, int stale_minutes, bool break_lock)
+    : path_(dir + "/munet.lock"), token_(new_token()) {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  const std::string content = cat("host ", this_host(), "\npid ", ::getpid(), "\nslurm_job_id ", job ? job : "",
+                                  "\ntoken ", token_, "\n");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd >= 0) {
+      const bool ok = ::write(fd, content.data(), content.size()) == ssize_t(content.size()) && ::fsync(fd) == 0;
+      const int e = errno;
+      ::close(fd);
+      if (!ok) {
+        ::unlink(path_.c_str());
+        fail("cannot write the run lock ", path_, ": ", std::strerror(e));
+      }
+      return;
+    }
+    MUNET_CHECK(errno == EEXIST, "cannot create the run lock ", path_, ": ", std::strerror(errno));
+    LockHolder h;
+    if (!read_holder(path_, h)) continue;  // its holder just released it: try again
+    const std::string why = break_lock ? std::string("--break-lock") : stale_reason(h, stale_minutes);
+    MUNET_CHECK(!why.empty(), path_, ": this run folder is in use by another munet process (", h.text(),
+                "). Two writers would overwrite each other's checkpoints. Wait for it to end, stop it, or, if it is "
+                "gone, start again with --break-lock (a lock also goes stale after --lock-stale-minutes without "
+                "a refresh)");
+    // Break it by renaming it away (atomic), then check that what was renamed is the lock judged
+    // stale: a process that created a fresh lock meanwhile gets it back, and this one is refused.
+    const std::string aside = cat(path_, ".broken.", ::getpid());
+    if (::rename(path_.c_str(), aside.c_str()) != 0) continue;  // gone meanwhile: try again
+    LockHolder moved;
+    read_holder(aside, moved);
+    if (moved.token != h.token || moved.pid != h.pid || moved.host != h.host) {
+      const bool restored = ::link(aside.c_str(), path_.c_str()) == 0;
+      ::unlink(aside.c_str());
+      fail(path_, ": another munet process took this run folder just now (", moved.text(), ")",
+           restored ? "" : "; its lock could not be put back");
+    }
+    ::unlink(aside.c_str());
+    std::printf("took over the run lock %s from %s: %s\n", path_.c_str(), h.text().c_str(), why.c_str());
+    std::fflush(stdout);
+  }
+  fail("cannot take the run lock ", path_, ": other processes keep creating it");
+}
+
+void RunLock::refresh() {
+  LockHolder h;
+  const bool exists = read_holder(path_, h);
+  MUNET_CHECK(exists && h.token == token_, path_, ": this run's lock was ",
+              exists ? "taken by another process (" + h.text() + ")" : std::string("removed"),
+              "; stopping so that two writers do not overwrite each other's checkpoints");
+  MUNET_CHECK(::utimensat(AT_FDCWD, path_.c_str(), nullptr, 0) == 0, "cannot refresh the run lock ", path_, ": ",
+              std::strerror(errno));
+}
+
+RunLock::~RunLock() {
+  LockHolder h;
+  if (read_holder(path_, h) && h.token == token_) ::unlink(path_.c_str());
+}
+
+}  // namespace munet
