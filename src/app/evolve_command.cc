@@ -254,6 +254,11 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
                     "shape from the root file ", run.root_file, " (cut or resize it first with munet train --root "
                     "--save, or munet import --layers/--image-size)");
       ModelFile m = read_model_file(run.root_file, backend);
+      int adapters = 0;
+      for (const auto& comp : m.components) adapters += comp->kind() == ComponentKind::Adapter;
+      MUNET_CHECK(adapters == 0, "--root ", run.root_file, ": the model has ", adapters, " adapter component",
+                  adapters == 1 ? "" : "s", " (an evolved model from munet export); a root must be a plain ViT "
+                  "(munet train --save or munet import), whose components all become the shared root of the pool");
       cfg.root = m.config;
       cfg.root.num_classes = 1;  // the class count is each task's (a file imported with --drop-head has none)
       pretrained = std::move(m.components);

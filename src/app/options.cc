@@ -104,7 +104,8 @@ bool parse_options(int argc, char** argv, const std::string& usage, const po::op
                    po::variables_map& vm, const po::positional_options_description* positional) {
   po::command_line_parser parser(argc, argv);
   parser.options(all);
-  if (positional) parser.positional(*positional);
+  const po::positional_options_description none;  // a stray bare argument is refused, not ignored
+  parser.positional(positional ? *positional : none);
   po::store(parser.run(), vm);
   if (vm.count("help")) {
     std::cout << usage << "\n\n" << all << std::endl;
