@@ -12,8 +12,9 @@ namespace munet {
 // The known hash of built-in task `name`, or "" when there is none.
 std::string known_builtin_hash(const std::string& name);
 
-// Throws when built-in task `task` (its content_hash set, read from `dir`) is not the public
-// dataset: naming the built-in task whose files they are when the folders are swapped.
+// Throws when built-in task `task` (its content_hash set, read from `dir`) holds the files of
+// another built-in task (swapped folders), naming it; warns on stderr when its files are not the
+// public dataset's at all (generated test files, another release).
 void check_builtin_hash(const TaskData& task, const TaskSplits& splits, const std::string& dir);
 
 }  // namespace munet

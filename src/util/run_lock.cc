@@ -55,11 +55,16 @@ bool read_holder(const std::string& path, LockHolder& h) {
 std::string stale_reason(const LockHolder& h, int stale_minutes) {
   if (h.age_seconds > stale_minutes * 60LL)
     return cat("not refreshed for ", h.age_seconds / 60, " minutes (stale after ", stale_minutes, ", --lock-stale-minutes)");
-  if (h.host == this_host()) {
+  if (h.host == this_host()) {  // on this host the pid tells: gone, or alive (whatever its Slurm job)
     char* end = nullptr;
     const long pid = std::strtol(h.pid.c_str(), &end, 10);
     if (pid > 0 && end && *end == '\0' && ::kill(pid, 0) != 0 && errno == ESRCH)
       return cat("its process ", pid, " is gone on this host");
+  } else {
+    // Slurm runs one incarnation of a job at a time: a lock of this same job from another node
+    // is its earlier run, ended by a requeue, not a concurrent writer.
+    const char* job = std::getenv("SLURM_JOB_ID");
+    if (job && *job && h.slurm_job == job) return cat("it is this Slurm job's (", job, ") earlier run, requeued");
   }
   if (h.token.empty()) return "it is not a munet lock file (no token)";
   return "";

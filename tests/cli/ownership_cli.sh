@@ -7,6 +7,7 @@
 # the files it guards byte-identical.
 # usage: ownership_cli.sh MUNET WORKDIR
 set -uo pipefail
+unset SLURM_JOB_ID  # the Slurm cases below set it themselves
 munet=$1
 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
@@ -75,6 +76,13 @@ expect 1 "in use by another munet process \(host elsewhere, pid 1, Slurm job 5" 
 touch -d '-2 hours' A/munet.lock
 expect 1 "in use by another munet process" "${run[@]}" --output A --lock-stale-minutes 180
 expect 0 "took over the run lock .*not refreshed for 1[12][0-9] minutes \(stale after 30" "${run[@]}" --output A --max-generations 1
+# The same Slurm job, requeued onto another node: its earlier run has ended (another job's lock is live).
+printf 'host elsewhere\npid 1\nslurm_job_id 4242\ntoken t4\n' > A/munet.lock
+SLURM_JOB_ID=4242 expect 0 "took over the run lock .*it is this Slurm job's \(4242\) earlier run, requeued" \
+  "${run[@]}" --output A --max-generations 1
+printf 'host elsewhere\npid 1\nslurm_job_id 4242\ntoken t5\n' > A/munet.lock
+SLURM_JOB_ID=4243 expect 1 "in use by another munet process \(host elsewhere, pid 1, Slurm job 4242" "${run[@]}" --output A
+rm A/munet.lock
 expect 1 "--lock-stale-minutes must be in \[1, 10080\], got 0" "${run[@]}" --output A --lock-stale-minutes 0
 
 # Two live writers: the second is refused; with --break-lock it takes the folder and the first

@@ -38,4 +38,11 @@ else
   echo "note: no Fashion-MNIST files on this machine: the mnist <-> fashion_mnist case is not run"
 fi
 expect 0 "test_accuracy" train --task cmaterdb_bangla --data "$data" "${quick[@]}"
+grep -q "warning" out.log && fail "the real files gave a warning: $(grep warning out.log)"
+# Files that are no built-in's (Devanagari's training file with Bangla's test file): a warning
+# naming the known hash, and the task is used.
+mkdir -p other/cmaterdb/devanagari
+cp "$data/cmaterdb/devanagari/training-images.npz" "$data/cmaterdb/bangla/testing-images.npz" other/cmaterdb/devanagari/
+expect 0 "warning: task cmaterdb_devanagari: the files in other/cmaterdb/devanagari are not the public dataset \(content hash [0-9a-f]+, known 1c923e7dabd0e385f42777416b81ac38\); using them as they are" \
+  train --task cmaterdb_devanagari --data other "${quick[@]}"
 echo "swapped data CLI: all checks passed"
