@@ -247,12 +247,15 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   } else {
     std::vector<std::unique_ptr<Component>> pretrained;
     if (!run.root_file.empty()) {
-      const std::string preset_text =
-          vm.count("preset") && !vm["preset"].as<std::string>().empty() ? preset(vm["preset"].as<std::string>()).options : "";
-      for (const char* opt : {"model", "layers", "image-size", "patch", "hidden", "mlp", "heads"})
-        MUNET_CHECK(!vm.count(opt) || vm[opt].defaulted() || preset_text.find(cat(opt, " =")) != std::string::npos, "--", opt, " with --root: munet evolve takes the whole "
-                    "shape from the root file ", run.root_file, " (cut or resize it first with munet train --root "
-                    "--save, or munet import --layers/--image-size)");
+      // Model options given with --root would be dropped: refused (a preset's own are not the user's).
+      const std::string preset_name = vm.count("preset") ? vm["preset"].as<std::string>() : "";
+      const std::string preset_text = preset_name.empty() ? "" : preset(preset_name).options;
+      for (const char* opt : {"model", "layers", "image-size", "patch", "hidden", "mlp", "heads"}) {
+        const bool given = vm.count(opt) && !vm[opt].defaulted() && preset_text.find(cat(opt, " =")) == std::string::npos;
+        MUNET_CHECK(!given, "--", opt, " with --root: munet evolve takes the whole shape from the root file ",
+                    run.root_file, " (cut or resize it first with munet train --root --save, or munet import "
+                    "--layers/--image-size)");
+      }
       ModelFile m = read_model_file(run.root_file, backend);
       int adapters = 0;
       for (const auto& comp : m.components) adapters += comp->kind() == ComponentKind::Adapter;

@@ -36,8 +36,9 @@ po::options_description run_lock_options() {
   po::options_description l("Run-folder lock (--output)");
   l.add_options()
       ("lock-stale-minutes", po::value<int>()->default_value(30),
-       "a run folder's lock (OUTPUT/munet.lock, refreshed every generation) not refreshed for this many minutes "
-       "is stale and taken over, in [1, 10080]; a lock whose process is gone on this host is stale at once")
+       "a run folder's lock (OUTPUT/munet.lock, refreshed every minute while its run lives) not refreshed for "
+       "this many minutes is stale and taken over, in [1, 10080]; a lock whose process is gone on this host, or "
+       "of this same Slurm job on another node (a requeue), is stale at once")
       ("break-lock", po::bool_switch(),
        "take the run folder's lock even though another process holds it (only when that process is known to be "
        "gone, e.g. its node died: two writers overwrite each other's checkpoints)");

@@ -6,12 +6,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <sstream>
 
@@ -19,6 +22,8 @@
 
 namespace munet {
 namespace {
+
+constexpr int kEndingGraceSeconds = 10;
 
 std::string this_host() {
   char buf[256] = {};
@@ -51,6 +56,15 @@ bool read_holder(const std::string& path, LockHolder& h) {
   return true;
 }
 
+// False when pid is gone or a zombie (ended, not yet reaped by its parent, e.g. a killed MPI rank).
+bool process_alive(long pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return false;
+  std::ifstream stat(cat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  return !(paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'Z');
+}
+
 // Why a lock is stale, or "" when its holder may be alive.
 std::string stale_reason(const LockHolder& h, int stale_minutes) {
   if (h.age_seconds > stale_minutes * 60LL)
@@ -58,8 +72,7 @@ std::string stale_reason(const LockHolder& h, int stale_minutes) {
   if (h.host == this_host()) {  // on this host the pid tells: gone, or alive (whatever its Slurm job)
     char* end = nullptr;
     const long pid = std::strtol(h.pid.c_str(), &end, 10);
-    if (pid > 0 && end && *end == '\0' && ::kill(pid, 0) != 0 && errno == ESRCH)
-      return cat("its process ", pid, " is gone on this host");
+    if (pid > 0 && end && *end == '\0' && !process_alive(pid)) return cat("its process ", pid, " is gone on this host");
   } else {
     // Slurm runs one incarnation of a job at a time: a lock of this same job from another node
     // is its earlier run, ended by a requeue, not a concurrent writer.
@@ -92,12 +105,25 @@ RunLock::RunLock(const std::string& dir, int stale_minutes, bool break_lock)
         ::unlink(path_.c_str());
         fail("cannot write the run lock ", path_, ": ", std::strerror(e));
       }
+      heartbeat_ = std::thread([this, stale_minutes] { heartbeat(stale_minutes); });
       return;
     }
     MUNET_CHECK(errno == EEXIST, "cannot create the run lock ", path_, ": ", std::strerror(errno));
     LockHolder h;
     if (!read_holder(path_, h)) continue;  // its holder just released it: try again
-    const std::string why = break_lock ? std::string("--break-lock") : stale_reason(h, stale_minutes);
+    std::string why = break_lock ? std::string("--break-lock") : stale_reason(h, stale_minutes);
+    // A holder on this host may be ending (a killed job's rank still exiting): give it a few seconds.
+    for (int wait = 0; why.empty() && h.host == this_host() && wait < kEndingGraceSeconds; ++wait) {
+      if (wait == 0) {
+        std::printf("waiting up to %d s for the run lock %s (%s) to be released\n", kEndingGraceSeconds,
+                    path_.c_str(), h.text().c_str());
+        std::fflush(stdout);
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      if (!read_holder(path_, h)) break;  // released: take it on the next attempt
+      why = stale_reason(h, stale_minutes);
+    }
+    if (::access(path_.c_str(), F_OK) != 0) continue;
     MUNET_CHECK(!why.empty(), path_, ": this run folder is in use by another munet process (", h.text(),
                 "). Two writers would overwrite each other's checkpoints. Wait for it to end, stop it, or, if it is "
                 "gone, start again with --break-lock (a lock also goes stale after --lock-stale-minutes without "
@@ -121,6 +147,15 @@ RunLock::RunLock(const std::string& dir, int stale_minutes, bool break_lock)
   fail("cannot take the run lock ", path_, ": other processes keep creating it");
 }
 
+void RunLock::heartbeat(int stale_minutes) {
+  const auto every = std::chrono::seconds(std::min(60, stale_minutes * 60 / 3));
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!wake_.wait_for(lock, every, [this] { return stopping_; })) {
+    LockHolder h;  // only while it is ours: a lock taken by another process is left alone
+    if (read_holder(path_, h) && h.token == token_) ::utimensat(AT_FDCWD, path_.c_str(), nullptr, 0);
+  }
+}
+
 void RunLock::refresh() {
   LockHolder h;
   const bool exists = read_holder(path_, h);
@@ -132,6 +167,12 @@ void RunLock::refresh() {
 }
 
 RunLock::~RunLock() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (heartbeat_.joinable()) heartbeat_.join();
   LockHolder h;
   if (read_holder(path_, h) && h.token == token_) ::unlink(path_.c_str());
 }

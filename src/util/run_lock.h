@@ -1,10 +1,15 @@
 // One owner per run folder. A run (munet evolve --output DIR) holds DIR/munet.lock, created with
-// O_EXCL and naming its host, pid, Slurm job id and a random token; rank 0 refreshes it every
-// generation. A second process is refused, naming the holder, unless the lock is stale (not
-// refreshed for the stated minutes, or its pid is gone on this host) or --break-lock is given.
+// O_EXCL and naming its host, pid, Slurm job id and a random token; rank 0 checks it every
+// generation, and a heartbeat thread refreshes it every minute, so that a generation longer than
+// the stale time does not make a live lock look stale. A second process is refused, naming the
+// holder, unless the lock is stale (not refreshed for the stated minutes, its pid gone on this
+// host, or this Slurm job's own from another node) or --break-lock is given.
 // What this promises on NFS and Lustre is in README.md ("Reliability").
 #pragma once
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 
 namespace munet {
 
@@ -29,7 +34,13 @@ class RunLock {
   const std::string& path() const { return path_; }
 
  private:
+  void heartbeat(int stale_minutes);  // the thread's loop: touches the lock while it is ours
+
   std::string path_, token_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread heartbeat_;
 };
 
 }  // namespace munet
