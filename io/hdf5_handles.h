@@ -39,7 +39,12 @@ class Handle {
 // Silences HDF5's automatic error printing for this process (munet reports errors itself).
 void quiet_errors();
 
-// Returns a handle for id, or throws naming `what` in `path` when id < 0.
+// Call first in main, before any other HDF5 call: HDF5 does not close files at exit. munet closes
+// every file itself; a file whose close failed (a full disk) made HDF5's exit handler crash.
+void no_close_at_exit();
+
+// Returns a handle for id, or throws naming `what` in `path` when id < 0 (a full disk or quota is
+// named as such: "no space left on device writing <path>").
 Handle check(hid_t id, herr_t (*close)(hid_t), const std::string& path, const std::string& what);
 void check(herr_t status, const std::string& path, const std::string& what);
 

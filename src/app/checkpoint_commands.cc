@@ -10,7 +10,10 @@
 #include "evo/child.h"
 #include "io/checkpoint.h"
 #include "io/model_file.h"
+#include "app/safe_write.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "util/publish_file.h"
+#include "util/path_checks.h"
 
 namespace munet::app {
 namespace {
@@ -119,6 +122,10 @@ int export_command(int argc, char** argv) {
     return 0;
   MUNET_CHECK(vm.count("checkpoint") && vm.count("task"), "usage: munet export CHECKPOINT --task TASK [--output FILE]");
   const std::string path = vm["checkpoint"].as<std::string>(), task = vm["task"].as<std::string>();
+  std::string out = vm["output"].as<std::string>();
+  if (out.empty()) out = task + ".h5";
+  refuse_output_is_input("--output", out, {{"CHECKPOINT", path}});
+  check_file_writable("--output", out);
   const CheckpointInfo info = read_checkpoint_info(path);
   const EvolutionState& st = info.state;
   int t = -1;
@@ -135,9 +142,10 @@ int export_command(int argc, char** argv) {
   std::vector<const Component*> route;
   for (ComponentId id : m.route) route.push_back(components.at(id).get());
   const ViTConfig shape = model_shape(st.config.root, m.hparams, st.tasks[t].num_classes);
-  std::string out = vm["output"].as<std::string>();
-  if (out.empty()) out = task + ".h5";
-  write_model_file(out, shape, task, route, backend);
+  int64_t params = 0;
+  for (const Component* c : route) params += c->size();
+  write_or_explain(out, temporary_name(out), params * int64_t(sizeof(float)) + (1 << 20), true,
+                   [&] { write_model_file(out, shape, task, route, backend); }, "the checkpoint is untouched");
   std::printf("exported model %lld of task %s (validation %.2f%%, test %.2f%%, %lld parameters, %dx%d images) to %s\n",
               (long long)m.id, task.c_str(), 100 * m.quality, 100 * m.test_accuracy, (long long)m.params,
               shape.image_size, shape.image_size, out.c_str());

@@ -11,12 +11,16 @@
 #include "app/commands.h"
 #include "app/evolve_options.h"
 #include "app/options.h"
+#include "app/presets.h"
+#include "app/run_guard.h"
+#include "app/safe_write.h"
 #include "app/stop_request.h"
 #include "dist/communicator.h"
 #include "evo/evolution.h"
 #include "evo/genealogy_csv.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_dir.h"
+#include "io/checkpoint_layout.h"
 #include "io/model_file.h"
 #include "io/task_entries.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -33,7 +37,7 @@ po::options_description gpu_evolution_options() {
   po::options_description g("GPU evolution (with --device cuda)");
   g.add_options()
       ("children-per-device", po::value<int>()->default_value(4),
-       "children trained at once on the GPU, each in its own CUDA stream (small models fill the device "
+       "children trained at once on the GPU, in [1, 64], each in its own CUDA stream (small models fill the device "
        "together); results do not depend on it")
       ("device-cache-mb", po::value<int64_t>()->default_value(0),
        "GPU memory for frozen pool components shared by the routes in flight, least recently used "
@@ -137,6 +141,7 @@ int evolve_command(int argc, char** argv) {
       .add(gpu_evolution_options())
       .add(evolve_output_options())
       .add(checkpoint_options())
+      .add(run_lock_options())
       .add(model_options())
       .add(evolution_options());
   po::variables_map vm;
@@ -166,6 +171,8 @@ int evolve_command(int argc, char** argv) {
 namespace {
 
 int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& comm) {
+  check_evolve_paths(vm);  // every rank sees the same folders before any work (issue 16)
+  const std::unique_ptr<RunLock> lock = comm.rank() == 0 ? lock_run_folder(vm) : nullptr;
   // Ranks on one node share its cores unless --threads says otherwise.
   const int threads = vm["threads"].as<int>() > 0 ? vm["threads"].as<int>()
                                                    : std::max(1, hardware_threads() / comm.local_size());
@@ -174,11 +181,11 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   int64_t gpu_memory = 0;
   const DeviceSpec device = resolve_device(device_from(vm, threads, comm.local_rank()), &gpu_memory);
   std::unique_ptr<DeviceWorkers> workers;
+  const int n = vm["children-per-device"].as<int>();  // checked with every device, not only cuda
+  MUNET_CHECK(n >= 1 && n <= 64, "--children-per-device must be in [1, 64], got ", n);
+  const int64_t cache_mb = vm["device-cache-mb"].as<int64_t>();
+  MUNET_CHECK(cache_mb >= 0, "--device-cache-mb must be >= 0, got ", cache_mb);
   if (device.type == DeviceType::CUDA) {
-    const int n = vm["children-per-device"].as<int>();
-    MUNET_CHECK(n >= 1 && n <= 64, "--children-per-device must be in [1, 64], got ", n);
-    const int64_t cache_mb = vm["device-cache-mb"].as<int64_t>();
-    MUNET_CHECK(cache_mb >= 0, "--device-cache-mb must be >= 0, got ", cache_mb);
     std::vector<std::unique_ptr<Backend>> backends;
     for (int i = 0; i < n; ++i) backends.push_back(make_backend(device));
     workers = std::make_unique<DeviceWorkers>(std::move(backends), std::max(1, threads / n),
@@ -231,7 +238,21 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   } else {
     std::vector<std::unique_ptr<Component>> pretrained;
     if (!run.root_file.empty()) {
+      // Model options given with --root would be dropped: refused (a preset's own are not the user's).
+      const std::string preset_name = vm.count("preset") ? vm["preset"].as<std::string>() : "";
+      const std::string preset_text = preset_name.empty() ? "" : preset(preset_name).options;
+      for (const char* opt : {"model", "layers", "image-size", "patch", "hidden", "mlp", "heads"}) {
+        const bool given = vm.count(opt) && !vm[opt].defaulted() && preset_text.find(cat(opt, " =")) == std::string::npos;
+        MUNET_CHECK(!given, "--", opt, " with --root: munet evolve takes the whole shape from the root file ",
+                    run.root_file, " (cut or resize it first with munet train --root --save, or munet import "
+                    "--layers/--image-size)");
+      }
       ModelFile m = read_model_file(run.root_file, backend);
+      int adapters = 0;
+      for (const auto& comp : m.components) adapters += comp->kind() == ComponentKind::Adapter;
+      MUNET_CHECK(adapters == 0, "--root ", run.root_file, ": the model has ", adapters, " adapter component",
+                  adapters == 1 ? "" : "s", " (an evolved model from munet export); a root must be a plain ViT "
+                  "(munet train --save or munet import), whose components all become the shared root of the pool");
       cfg.root = m.config;
       cfg.root.num_classes = 1;  // the class count is each task's (a file imported with --drop-head has none)
       pretrained = std::move(m.components);
@@ -268,7 +289,10 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
     if (auto* mpi = dynamic_cast<MpiCommunicator*>(&comm)) io.comm = mpi->comm();
 #endif
     io.writer_of = [&](ComponentId id) { return evo->pool().at(id).home; };
-    write_checkpoint(path, *evo, run, io, progress_printer("writing checkpoint"));
+    write_or_explain(path, partial_name(path), checkpoint_bytes(*evo, comm), comm.rank() == 0,
+                     [&] { write_checkpoint(path, *evo, run, io, progress_printer("writing checkpoint")); },
+                     "the previous checkpoint (if any) is intact: free some space and run the same command again "
+                     "to continue from it");
     if (comm.rank() == 0) prune_checkpoints(output, keep);
     std::printf("  checkpoint %s (%lld/%lld generations, %.2f s)\n", path.c_str(), (long long)evo->generations_done(),
                 (long long)evo->total_generations(),
@@ -279,6 +303,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   while (!evo->done() && (max_generations == 0 || ran < max_generations)) {
     evo->step();
     ++ran;
+    if (lock) lock->refresh();  // throws when another process took the run folder
     const bool stop = comm.any(stop_requested()) && !evo->done();  // every rank stops after the same generation
     if (stop)  // and names the same signal, whichever rank it reached
       for (const std::string& sig : comm.allgather(std::to_string(stop_signal())))
@@ -290,9 +315,11 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
                          evo->generations_done(), evo->total_generations());
   }
   if (!evo->done()) {
-    std::printf("stopped after %lld generations (--max-generations); %lld of %lld done. Run the same command "
-                "again to continue.\n", (long long)ran, (long long)evo->generations_done(),
-                (long long)evo->total_generations());
+    std::printf("stopped after %lld generations (--max-generations); %lld of %lld done. %s\n", (long long)ran,
+                (long long)evo->generations_done(), (long long)evo->total_generations(),
+                output.empty() ? "Nothing was saved (no --output): running the command again starts from the "
+                                 "beginning."
+                               : "Run the same command again to continue.");
     return 0;
   }
   std::cout << "\nfinal:\n";

@@ -4,6 +4,7 @@
 
 #include "app/commands.h"
 #include "app/options.h"
+#include "util/path_checks.h"
 #include "import/vit_import.h"
 #include "io/model_file.h"
 #include "kernels/cpu/cpu_backend.h"
@@ -26,7 +27,7 @@ int import_command(int argc, char** argv) {
       "attention heads (0: from the arrays; for timm files, whose fused qkv does not say, hidden / 64)")(
       "task", po::value<std::string>()->default_value(""),
       "task name recorded in the file (default: import:<checkpoint file name>)")(
-      "threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)");
+      "threads", po::value<int>()->default_value(0), threads_help().c_str());
   po::positional_options_description pos;
   pos.add("checkpoint", 1);
   po::variables_map vm;
@@ -40,6 +41,8 @@ int import_command(int argc, char** argv) {
   MUNET_CHECK(vm.count("checkpoint"), "no checkpoint file given (usage: munet import CHECKPOINT --output ROOT.h5)");
   const std::string path = vm["checkpoint"].as<std::string>(), output = vm["output"].as<std::string>();
   MUNET_CHECK(!output.empty(), "no --output model file given");
+  refuse_output_is_input("--output", output, {{"CHECKPOINT", path}});
+  check_file_writable("--output", output);
   ImportOptions opt;
   opt.layers = vm["layers"].as<int>();
   opt.image_size = vm["image-size"].as<int>();

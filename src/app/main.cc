@@ -5,6 +5,7 @@
 
 #include "app/commands.h"
 #include "app/options.h"
+#include "io/hdf5_handles.h"
 #include "munet/build_config.h"
 #include "util/error.h"
 
@@ -27,6 +28,7 @@ void usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  munet::h5::no_close_at_exit();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage(std::cout);
     return argc < 2 ? 2 : 0;

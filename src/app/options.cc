@@ -2,6 +2,9 @@
 // line, --config file and --preset.
 #include "app/options.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -11,6 +14,13 @@
 #include "util/thread_pool.h"
 
 namespace munet::app {
+
+std::string threads_help() {
+  return cat("CPU threads, in [0, ", max_threads(), "] (0: all hardware threads; at most 4 x the ",
+             hardware_threads(), " hardware threads here, and never above 1024)");
+}
+
+int max_threads() { return std::min(1024, 4 * std::max(1, hardware_threads())); }
 
 po::options_description common_options() {
   po::options_description g("General");
@@ -22,7 +32,7 @@ po::options_description common_options() {
        "folder of the built-in tasks' raw files, laid out like shared/datasets (default: $MUNET_DATA, else the "
        "first shared/datasets in the munet executable's folder or the 3 above it: <repo>/shared/datasets or "
        "<repo>/../shared/datasets for a munet built in <repo>/build; never the working directory)")
-      ("threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)");
+      ("threads", po::value<int>()->default_value(0), threads_help().c_str());
   return g;
 }
 
@@ -65,7 +75,8 @@ po::options_description training_options() {
       ("steps", po::value<int64_t>()->default_value(1000), "training steps")
       ("validations", po::value<int>()->default_value(5),
        "validate this many times, evenly spaced; the best validation's parameters are kept")
-      ("max-val-examples", po::value<int64_t>()->default_value(10000), "validate on at most this many examples")
+      ("max-val-examples", po::value<int64_t>()->default_value(10000),
+       "validate on at most this many examples (0: all of the validation split)")
       ("eval-batch-size", po::value<int>()->default_value(256), "batch size for validation and test")
       ("lr", po::value<double>()->default_value(0.01, "0.01"), "peak learning rate")
       ("lr-schedule", po::value<std::string>()->default_value("cosine"),
@@ -73,7 +84,7 @@ po::options_description training_options() {
       ("warmup-ratio", po::value<double>()->default_value(0.05, "0.05"), "fraction of steps (of each cycle) spent warming up")
       ("momentum", po::value<double>()->default_value(0.9, "0.9"), "SGD momentum")
       ("nesterov", po::value<bool>()->default_value(false, "false"), "Nesterov momentum (true/false)")
-      ("clip-norm", po::value<double>()->default_value(1.0, "1.0"), "global gradient-norm clipping (0: off)");
+      ("clip-norm", po::value<double>()->default_value(1.0, "1.0"), "global gradient-norm clipping, >= 0 (0: off)");
   return t;
 }
 
@@ -93,7 +104,8 @@ bool parse_options(int argc, char** argv, const std::string& usage, const po::op
                    po::variables_map& vm, const po::positional_options_description* positional) {
   po::command_line_parser parser(argc, argv);
   parser.options(all);
-  if (positional) parser.positional(*positional);
+  const po::positional_options_description none;  // a stray bare argument is refused, not ignored
+  parser.positional(positional ? *positional : none);
   po::store(parser.run(), vm);
   if (vm.count("help")) {
     std::cout << usage << "\n\n" << all << std::endl;
@@ -101,8 +113,14 @@ bool parse_options(int argc, char** argv, const std::string& usage, const po::op
   }
   if (vm.count("config")) {
     const std::string path = vm["config"].as<std::string>();
-    std::ifstream in(path);
-    MUNET_CHECK(in.good(), "cannot open config file ", path);
+    std::ifstream file(path);
+    MUNET_CHECK(file.good(), "cannot open config file ", path);
+    struct stat st;
+    MUNET_CHECK(::stat(path.c_str(), &st) == 0 && !S_ISDIR(st.st_mode), "config file ", path,
+                " is a directory; give the file of 'name = value' lines");
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // a UTF-8 byte-order mark (Windows editors)
+    std::istringstream in(text);
     try {
       po::store(po::parse_config_file(in, all), vm);
     } catch (const po::error& e) {
@@ -116,6 +134,11 @@ bool parse_options(int argc, char** argv, const std::string& usage, const po::op
     po::store(po::parse_config_file(in, all), vm);
   }
   po::notify(vm);
+  if (vm.count("threads")) {  // every command: a huge value would create threads until the machine runs out
+    const int t = vm["threads"].as<int>();
+    MUNET_CHECK(t >= 0 && t <= max_threads(), "--threads must be in [0, ", max_threads(), "] (0: all ",
+                hardware_threads(), " hardware threads; at most 4 x them, never above 1024), got ", t);
+  }
   return true;
 }
 

@@ -13,6 +13,9 @@ namespace munet::app {
 
 namespace po = boost::program_options;
 
+// The largest --threads accepted: 4 x the hardware threads, at most 1024; and its --help text.
+int max_threads();
+std::string threads_help();
 po::options_description common_options();       // help, config, data, threads
 po::options_description train_task_options();   // munet train's seed, task, logging and output
 po::options_description model_options();

@@ -8,6 +8,7 @@
 
 #include "app/commands.h"
 #include "app/options.h"
+#include "util/path_checks.h"
 #include "data/augment.h"
 #include "data/tasks.h"
 #include "io/model_file.h"
@@ -30,7 +31,7 @@ int predict_command(int argc, char** argv) {
       "labels [N] int32, in split order)")(
       "data", po::value<std::string>()->default_value("", "$MUNET_DATA"), "dataset folder")(
       "eval-batch-size", po::value<int>()->default_value(256), "batch size")(
-      "threads", po::value<int>()->default_value(0), "CPU threads (0: all hardware threads)");
+      "threads", po::value<int>()->default_value(0), threads_help().c_str());
   po::positional_options_description pos;
   pos.add("model", 1);
   po::variables_map vm;
@@ -46,6 +47,11 @@ int predict_command(int argc, char** argv) {
   const int64_t max_examples = vm["max-examples"].as<int64_t>();
   MUNET_CHECK(batch_size > 0, "--eval-batch-size must be positive, got ", batch_size);
   MUNET_CHECK(max_examples >= 0, "--max-examples must be >= 0, got ", max_examples);
+  const std::string logits_path = vm["logits"].as<std::string>();
+  if (!logits_path.empty()) {
+    refuse_output_is_input("--logits", logits_path, {{"MODEL", path}, {"--task", vm["task"].as<std::string>()}});
+    check_file_writable("--logits", logits_path);
+  }
   CpuBackend backend(threads_from(vm));
   ModelFile model = read_model_file(path, backend);
   MUNET_CHECK(model.config.num_classes > 0, path, ": the model has no head (imported with --drop-head?)");
@@ -93,7 +99,6 @@ int predict_command(int argc, char** argv) {
   std::printf("model %s (task %s, %dx%d) on %s %s: accuracy %.4f (%lld of %lld correct), loss %.4f\n",
               path.c_str(), model.task.c_str(), S, S, task_name.c_str(), split.c_str(), accuracy, (long long)correct,
               (long long)n, n > 0 ? loss / double(n) : 0.0);
-  const std::string logits_path = vm["logits"].as<std::string>();
   if (!logits_path.empty()) {
     write_npz(logits_path, {npy_float32("logits", {n, C}, logits), npy_int32("labels", {n}, labels)});
     std::printf("logits of %lld examples written to %s\n", (long long)n, logits_path.c_str());

@@ -11,6 +11,7 @@
 
 #include "app/commands.h"
 #include "app/options.h"
+#include "util/path_checks.h"
 #include "data/pack_source.h"
 #include "data/task_checks.h"
 #include "io/task_file.h"
@@ -73,6 +74,8 @@ int pack(int argc, char** argv) {
     MUNET_CHECK(std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_-.", c), "--name '", name,
                 "': use letters, digits, '_', '-' and '.' only");
   MUNET_CHECK(!name.empty(), "--name is empty");
+  refuse_output_is_input("--output", output, {{"SOURCE", source}, {"--test", test_source}});
+  check_file_writable("--output", output);
   const double test_fraction = vm["test-fraction"].as<double>(), val_fraction = vm["val-fraction"].as<double>();
   MUNET_CHECK(test_fraction > 0 && test_fraction < 1, "--test-fraction must be in (0, 1), got ", test_fraction);
   MUNET_CHECK(val_fraction > 0 && val_fraction < 1, "--val-fraction must be in (0, 1), got ", val_fraction);

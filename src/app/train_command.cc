@@ -1,6 +1,9 @@
 // `munet train`: one ViT on one task from a random initialisation or a model file (--root);
 // validates periodically, keeps the best validation's parameters and reports test accuracy.
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 
@@ -8,7 +11,11 @@
 #include "app/options.h"
 #include "io/model_file.h"
 #include "io/task_entries.h"
+#include "app/safe_write.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "util/disk_space.h"
+#include "util/publish_file.h"
+#include "util/path_checks.h"
 #include "nn/posembed_resize.h"
 #include "nn/vit_model.h"
 #include "train/progress.h"
@@ -70,6 +77,12 @@ int train_command(int argc, char** argv) {
 
   const auto t0 = std::chrono::steady_clock::now();
   const std::string task_name = vm["task"].as<std::string>();
+  const std::string save = vm["save"].as<std::string>();
+  if (!save.empty()) {  // before hours of training, not after
+    refuse_output_is_input("--save", save, {{"--root", vm["root"].as<std::string>()}, {"--task", task_name},
+                                            {"--config", vm.count("config") ? vm["config"].as<std::string>() : ""}});
+    check_file_writable("--save", save);
+  }
   const TaskData task = load_task_entry(task_name, vm["data"].as<std::string>());
   const std::string root_file = vm["root"].as<std::string>();
   ViTConfig cfg = root_file.empty() ? model_from(vm, task.num_classes) : ViTConfig{};
@@ -88,6 +101,9 @@ int train_command(int argc, char** argv) {
   if (!root_file.empty()) std::printf("root: %s\n", root_file.c_str());
   int64_t params = 0;
   for (const auto& c : model.components) params += c->size();
+  // A model file holds the parameters (and a root's original position embedding) plus metadata.
+  const int64_t model_bytes = (params + (original_pos ? original_pos->size() : 0)) * int64_t(sizeof(float)) + (1 << 20);
+  if (!save.empty()) require_free_space(save, model_bytes);  // before the training, not after it
   std::printf("munet train: task %s (%lld train / %lld validation / %lld test, %d classes) from %s [%.1fs]\n",
               task.name.c_str(), (long long)task.train.size, (long long)task.validation.size,
               (long long)task.test.size, task.num_classes, task.source.c_str(), load_seconds);
@@ -109,11 +125,21 @@ int train_command(int argc, char** argv) {
   std::printf("\nresult: best validation accuracy %.2f%% at step %lld; training %s (%.0f img/s); total %s\n",
               100 * r.best_accuracy, (long long)r.best_step, format_duration(r.train_seconds).c_str(),
               double(r.images) / r.train_seconds, format_duration(r.seconds + load_seconds).c_str());
-  const std::string save = vm["save"].as<std::string>();
   if (!save.empty()) {
     std::vector<const Component*> route;
     for (const auto& c : model.components) route.push_back(c.get());
-    write_model_file(save, cfg, task.name, route, *backend, original_pos.get());
+    const auto write = [&](const std::string& path) {
+      write_model_file(path, cfg, task.name, route, *backend, original_pos.get());
+    };
+    try {
+      write_or_explain(save, temporary_name(save), model_bytes, true, [&] { write(save); }, "");
+    } catch (const Error& e) {  // the trained model is not lost: it goes to the temporary folder
+      const char* tmpdir = std::getenv("TMPDIR");
+      const std::string rescue = cat(tmpdir && *tmpdir ? tmpdir : "/tmp", "/munet-rescued-", ::getpid(), "-",
+                                     save.substr(save.find_last_of('/') + 1));
+      write_or_explain(rescue, temporary_name(rescue), model_bytes, true, [&] { write(rescue); }, "");
+      fail(e.what(), "the trained model was saved to ", rescue, " instead");
+    }
     std::printf("model saved to %s\n", save.c_str());
   }
   std::printf("validation_accuracy %.4f\n", r.best_accuracy);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "data/builtin_hashes.h"
 #include "data/idx_reader.h"
 #include "data/npz_reader.h"
 #include "data/task_checks.h"
@@ -303,6 +304,7 @@ TaskData load_task(const std::string& name, const std::string& data_root) {
   const TaskSplits splits = splits_of(task);
   check_task(task, splits, cat("task ", name, " (", dir, ")"), false);
   task.content_hash = task_content_hash(task, splits);
+  check_builtin_hash(task, splits, dir);  // swapped, damaged or other files
   return task;
 }
 

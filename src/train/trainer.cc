@@ -141,8 +141,11 @@ void TrainConfig::validate() const {
   MUNET_CHECK(lr > 0, "learning rate must be positive, got ", lr);
   MUNET_CHECK(warmup_ratio >= 0 && warmup_ratio < 1, "warm-up ratio must be in [0, 1), got ", warmup_ratio);
   MUNET_CHECK(sgd.momentum >= 0 && sgd.momentum < 1, "momentum must be in [0, 1), got ", sgd.momentum);
-  MUNET_CHECK(eval_batch_size > 0, "evaluation batch size must be positive, got ", eval_batch_size);
+  MUNET_CHECK(eval_batch_size > 0, "--eval-batch-size must be positive, got ", eval_batch_size);
   MUNET_CHECK(log_every >= 0, "log interval must be >= 0, got ", log_every);
+  MUNET_CHECK(max_validation_examples >= 0, "--max-val-examples must be >= 0 (0: all), got ",
+              max_validation_examples);
+  MUNET_CHECK(sgd.clip_norm >= 0, "--clip-norm must be >= 0 (0: off), got ", sgd.clip_norm);
 }
 
 EvalResult evaluate(Backend& backend, Network& net, const ImageSet& set, int64_t max_examples,
