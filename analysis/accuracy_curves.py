@@ -82,8 +82,8 @@ def plot(ck, path):
         if not kids:
             ax.text(0.5, 0.5, "no children yet", transform=ax.transAxes, ha="center", va="center", color="grey")
         ax.set_ylabel("accuracy")
-        staged = " stage %d," % (t.stage + 1) if ck.stages > 1 else ""
-        ax.set_title("%s  (%s its turns shaded)" % (t.name, staged), fontsize=10, loc="left", color=colour)
+        staged = "stage %d, " % (t.stage + 1) if ck.stages > 1 else ""
+        ax.set_title("%s  (%sits turns shaded)" % (t.name, staged), fontsize=10, loc="left", color=colour)
         for stage in range(1, ck.stages):  # where each later stage joined the system
             x = ck.stage_first_turn(stage) * gpt + 0.5
             ax.axvline(x, color="grey", ls="--", lw=0.8, zorder=1)

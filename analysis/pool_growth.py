@@ -121,8 +121,8 @@ def plot(ck, path, rows=None):
         if a["turn"] >= 0 and b["stage"] != a["stage"]:
             for ax in (top, bottom):
                 ax.axvline(x + 0.5, color="grey", ls="--", lw=0.8)
-            bottom.annotate("stage %d" % (b["stage"] + 1), (x + 0.5, 100), fontsize=7, color="grey", ha="left",
-                            va="top", xytext=(2, 0), textcoords="offset points")
+            bottom.annotate("stage %d joins" % (b["stage"] + 1), (x + 0.5, 2), fontsize=7, color="grey", ha="left",
+                            va="bottom", xytext=(2, 0), textcoords="offset points")
     bottom.set_xticks(xs)
     bottom.set_xticklabels(labels, fontsize=7, rotation=30 if len(rows) > 6 else 0)
     bottom.set_xlabel("after the turn of")
