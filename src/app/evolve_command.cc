@@ -4,6 +4,8 @@
 // --output it checkpoints every few generations and, run again, continues from the newest
 // complete checkpoint; --resume continues from a given one. --add-tasks and --task-inbox let new
 // tasks join a run as later stages (app/task_joining.h).
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -235,6 +237,11 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
               "--add-tasks and --task-inbox grow a run: they need --output (the run folder)");
   MUNET_CHECK(inbox_wait >= 0, "--inbox-wait must be >= 0 minutes, got ", inbox_wait);
   MUNET_CHECK(inbox_wait == 0 || !inbox.empty(), "--inbox-wait needs --task-inbox");
+  if (!inbox.empty()) {
+    struct stat st {};
+    MUNET_CHECK(::stat(inbox.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "--task-inbox ", inbox,
+                ": not a folder (create it first; writers drop task files into it)");
+  }
   RunInfo run;
   for (int i = 0; i < argc; ++i) run.command_line += (i ? " " : "munet ") + std::string(argv[i]);
   run.root_file = vm["root"].as<std::string>();
@@ -336,7 +343,10 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
       }
     }
     if (evo->done()) {
-      if (inbox.empty() || comm.any(stop_requested())) break;
+      if (inbox.empty()) break;
+      if (comm.any(stop_requested()))  // a requeued job goes on waiting on the inbox
+        return report_stop(checkpoint_path(output, evo->generations_done()), evo->generations_done(),
+                           evo->total_generations());
       if (waited_since < 0) {
         waited_since = now();
         if (inbox_wait > 0)

@@ -124,7 +124,12 @@ InboxJoin join_from_inbox(Evolution& evo, const std::string& inbox, const std::s
   if (comm.rank() == 0) {
     std::vector<std::pair<std::string, std::string>> known;
     for (const TaskSignature& t : evo.state().tasks) known.emplace_back(t.name, t.content_hash);
-    const InboxScan scan = scan_inbox(inbox, known);
+    InboxScan scan;
+    try {
+      scan = scan_inbox(inbox, known);
+    } catch (const Error& e) {  // the folder went away (a file system hiccup): the run carries on
+      std::printf("task inbox: %s; looking again at the next turn\n", e.what());
+    }
     for (const std::string& r : scan.rejected) std::printf("task inbox: rejected %s\n", r.c_str());
     for (const std::string& f : scan.already) {
       std::printf("task inbox: %s already joined the run; moved to joined/\n", f.c_str());

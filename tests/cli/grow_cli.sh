@@ -11,6 +11,7 @@
 #     schedule (stopped where it joined, then --add-tasks);
 #  4. a deleted or changed task copy refuses the resume, naming the task, the file and what differs,
 #     with nothing in the run folder touched;
+#     and an inbox that is not a folder, --add-tasks without a run to add to;
 #  5. with MPIEXEC: the two-task run grown by a third on 2 and 3 ranks is identical to the 1-process one.
 # usage: grow_cli.sh MUNET MAKE_TEST_IMAGES WORKDIR [MPIEXEC]   (needs /usr/bin/python3 with h5py, numpy, xxhash)
 set -euo pipefail
@@ -96,6 +97,15 @@ expect_refusal "task 'digits': its copy broken/tasks/digits.h5 is missing (stage
 expect_refusal "task 'digits': its copy broken/tasks/digits.h5 has content hash" broken
 mv digits_copy.h5 broken/tasks/digits.h5
 "$munet" "${evolve[@]}" --output broken > /dev/null || fail "the restored copy does not resume"
+
+# Options that cannot grow anything.
+status=0
+"$munet" "${evolve[@]}" --output nodir --task-inbox no_such_dir > /dev/null 2> err.txt || status=$?
+[[ $status == 1 ]] && grep -q -- "--task-inbox no_such_dir: not a folder" err.txt || fail "missing inbox: $(cat err.txt)"
+status=0
+"$munet" evolve --output empty_run --add-tasks squares.h5 > /dev/null 2> err.txt || status=$?
+[[ $status == 1 ]] && grep -q "empty_run has no checkpoint to add to" err.txt || fail "--add-tasks, no run: $(cat err.txt)"
+echo "refused as expected: $(cat err.txt)"
 
 # 5. Ranks.
 if [[ -n $mpiexec ]]; then
