@@ -7,6 +7,7 @@
 #     file and a corrupt file dropped in the inbox; resumed: the task joins at the next turn
 #     boundary, the .part file is ignored, the corrupt one moves to rejected/ with its reason, the
 #     task file to joined/, and the run ends normally;
+#     the analysis report reads each task's stage;
 #  3. determinism: the inbox run equals, bit for bit, --add-tasks runs that follow its recorded join
 #     schedule (stopped where it joined, then --add-tasks);
 #  4. a deleted or changed task copy refuses the resume, naming the task, the file and what differs,
@@ -74,6 +75,19 @@ grep -A4 "^final:" in2.log | grep -q "^squares" || fail "no final row for square
 [[ -e inbox/joined/squares.h5 && -e inbox/later.h5.part && ! -e inbox/squares.h5 ]] || fail "inbox: $(find inbox)"
 grep -q "broken.h5: not an HDF5 file" inbox/rejected/broken.h5.error || fail "no reason for the rejected file"
 echo "inbox: $(find inbox -type f | sort | tr '\n' ' ')"
+
+# The analysis report reads the stages (checkpoint_data.py): results.csv gives each task's stage.
+if [[ -z $mpiexec ]]; then
+  $py "$here/../../analysis/report.py" --out report inboxed/$final > /dev/null
+  $py - <<'PY' || fail "the report's stages"
+import csv
+rows = list(csv.DictReader(open("report/results.csv")))
+got = [(r["task"], r["stage"], r["joined_at"]) for r in rows]
+assert got == [("shapes", "1", "0"), ("digits", "1", "0"), ("squares", "2", "2")], got
+print("report: stages", got)
+PY
+  grep -q "squares</td><td>2 (2)" report/index.html || fail "index.html: no stage for squares"
+fi
 
 # 3. The same join schedule with --add-tasks: stopped where squares joined, then added.
 "$munet" "${evolve[@]}" --output scheduled --max-generations 2 > s1.log
