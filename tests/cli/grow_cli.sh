@@ -13,7 +13,8 @@
 #  4. a deleted or changed task copy refuses the resume, naming the task, the file and what differs,
 #     with nothing in the run folder touched;
 #     and an inbox that is not a folder, --add-tasks without a run to add to;
-#  5. with MPIEXEC: the two-task run grown by a third on 2 and 3 ranks is identical to the 1-process one.
+#  5. with MPIEXEC: the two-task run grown by a third on 2 and 3 ranks, and the inbox run on 2 ranks,
+#     are identical to the 1-process ones.
 # usage: grow_cli.sh MUNET MAKE_TEST_IMAGES WORKDIR [MPIEXEC]   (needs /usr/bin/python3 with h5py, numpy, xxhash)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -130,5 +131,13 @@ if [[ -n $mpiexec ]]; then
     grep -q "$n ranks (mpi)" r$n.log || fail "not on $n ranks: $(head -3 r$n.log)"
     same grown/$final grown_$n/$final "two tasks then one more, on $n ranks vs 1 process"
   done
+  # The inbox on 2 ranks: rank 0 looks, every rank adds the same stage.
+  mkdir inbox_2
+  "$mpiexec" --oversubscribe -n 2 "$munet" "${evolve[@]}" --output inboxed_2 --task-inbox inbox_2 \
+    --max-generations 1 > i2.log
+  cp squares.h5 inbox_2/
+  "$mpiexec" --oversubscribe -n 2 "$munet" "${evolve[@]}" --output inboxed_2 --task-inbox inbox_2 >> i2.log
+  [[ -e inbox_2/joined/squares.h5 ]] || fail "2 ranks: squares not taken: $(cat i2.log)"
+  same inboxed/$final inboxed_2/$final "the inbox run on 2 ranks vs 1 process"
 fi
 echo "growing a system: all checks passed"
