@@ -237,7 +237,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
               "--add-tasks and --task-inbox grow a run: they need --output (the run folder)");
   MUNET_CHECK(inbox_wait >= 0, "--inbox-wait must be >= 0 minutes, got ", inbox_wait);
   MUNET_CHECK(inbox_wait == 0 || !inbox.empty(), "--inbox-wait needs --task-inbox");
-  if (!inbox.empty()) {
+  if (!inbox.empty() && comm.rank() == 0) {  // rank 0 alone reads the inbox
     struct stat st {};
     MUNET_CHECK(::stat(inbox.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "--task-inbox ", inbox,
                 ": not a folder (create it first; writers drop task files into it)");
