@@ -53,7 +53,7 @@ def plot(ck, path):
     fig, axes = plt.subplots(n, 1, figsize=(11, 1.0 + 2.3 * n), sharex=True, squeeze=False)
     for t, ax in zip(ck.tasks, axes[:, 0]):
         colour = task_colour(t.index)
-        for turn in range(ck.turn_index(0, t.index), ck.total_generations // gpt, n):
+        for turn in ck.task_turns(t.index):
             ax.axvspan(turn * gpt + 0.5, (turn + 1) * gpt + 0.5, color=colour, alpha=0.08, lw=0)
         kids = [m for m in ck.models if m.task == t.index]
         acc = [m for m in kids if m.accepted]
@@ -82,7 +82,14 @@ def plot(ck, path):
         if not kids:
             ax.text(0.5, 0.5, "no children yet", transform=ax.transAxes, ha="center", va="center", color="grey")
         ax.set_ylabel("accuracy")
-        ax.set_title("%s  (its turns shaded)" % t.name, fontsize=10, loc="left", color=colour)
+        staged = "stage %d, " % (t.stage + 1) if ck.stages > 1 else ""
+        ax.set_title("%s  (%sits turns shaded)" % (t.name, staged), fontsize=10, loc="left", color=colour)
+        for stage in range(1, ck.stages):  # where each later stage joined the system
+            x = ck.stage_first_turn(stage) * gpt + 0.5
+            ax.axvline(x, color="grey", ls="--", lw=0.8, zorder=1)
+            if t.index == ck.tasks[0].index:
+                ax.annotate("stage %d" % (stage + 1), (x, 1), xycoords=("data", "axes fraction"), fontsize=7,
+                            color="grey", ha="left", va="top", xytext=(2, -2), textcoords="offset points")
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:

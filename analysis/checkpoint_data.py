@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 FORMAT = "munet-checkpoint"
-FORMAT_VERSIONS = (1, 2)  # version 2 added the reference configurations' fields (io/SCHEMA.md)
+FORMAT_VERSIONS = (1, 2, 3)  # 2 added the reference configurations' fields, 3 the stages (io/SCHEMA.md)
 ROOT_TASK = -1
 
 # The /config attributes of the evolution's configuration (src/evo/config_fields.h; a test checks
@@ -58,6 +58,9 @@ class Task:
     source: str = ""  # where its data came from; "" in checkpoints written before task files
     content_hash: str = ""  # XXH3-128 of its data (io/SCHEMA.md, "Task files")
     task_file: str = ""  # the task file it was loaded from; "" for a built-in task
+    stage: int = 0  # 0: the run's first --tasks; later stages joined with --add-tasks or the inbox
+    joined_at: int = 0  # generations done when its stage joined
+    task_copy: str = ""  # its copy in the run folder (relative to it); "" for a built-in task
 
 
 @dataclass
@@ -158,13 +161,42 @@ class Checkpoint:
     def turns_done(self) -> int:
         return self.generations_done // self.generations_per_turn
 
+    @property
+    def turn_iterations(self) -> int:
+        return 1 if self.paper_baseline else int(self.config["task_iterations"])
+
+    @property
+    def stages(self) -> int:
+        return 1 + max((t.stage for t in self.tasks), default=0)
+
+    def stage_tasks(self, stage: int) -> List[int]:
+        """The task indices of a stage, in joining order."""
+        return [t.index for t in self.tasks if t.stage == stage]
+
+    def stage_first_turn(self, stage: int) -> int:
+        return sum(len(self.stage_tasks(s)) for s in range(stage)) * self.turn_iterations
+
     def turn_index(self, iteration: int, task: int) -> int:
-        """Turns are numbered 0, 1, ... in run order: iteration-major, tasks in joining order."""
-        return iteration * len(self.tasks) + task
+        """Turns are numbered 0, 1, ... in run order: stage by stage; in a stage, iteration-major over
+        its tasks in joining order (one stage: iteration * tasks + task)."""
+        stage = self.tasks[task].stage
+        members = self.stage_tasks(stage)
+        return self.stage_first_turn(stage) + iteration * len(members) + members.index(task)
 
     def turn_of(self, turn: int):
         """(iteration, task index) of a turn number."""
-        return divmod(turn, len(self.tasks))
+        for stage in range(self.stages):
+            members = self.stage_tasks(stage)
+            n = len(members) * self.turn_iterations
+            if turn < n:
+                iteration, k = divmod(turn, len(members))
+                return iteration, members[k]
+            turn -= n
+        raise CheckpointError("%s: turn %d is past the run's last stage" % (self.path, turn))
+
+    def task_turns(self, task: int) -> List[int]:
+        """The turn numbers of a task, in order."""
+        return [self.turn_index(i, task) for i in range(self.turn_iterations)]
 
     def model_turn(self, m: Model) -> int:
         return self.turn_index(m.iteration, m.task)
@@ -404,12 +436,13 @@ def load(path: str) -> Checkpoint:
                       int(t["accepted"][i]), float(t["validation_accuracy"][i]), float(t["test_accuracy"][i]),
                       int(t["activated_params"][i]), int(t["owned_params"][i]), float(t["activated_share"][i]))
                  for i in range(nt)]
-        for key in ["source", "content_hash", "task_file"]:  # absent before task files
+        # absent before task files; stage, joined_at and task_copy absent before version 3 (one stage)
+        for key in ["source", "content_hash", "task_file", "stage", "joined_at", "task_copy"]:
             if key in f["tasks"]:
                 values = _table(f, "tasks", [key], path)[key]
                 _rows({key: values}, [key], nt, "tasks", path)
                 for task, v in zip(tasks, values):
-                    setattr(task, key, v)
+                    setattr(task, key, v if isinstance(v, str) else int(v))
 
         mcols = ["id", "task", "parent", "iteration", "generation", "slot", "accepted", "quality", "score",
                  "test_accuracy", "params", "new_params", "accounted_params", "flops", "train_seconds",

@@ -53,7 +53,8 @@ def growth(ck):
         for o in sorted({owner.get(c, ROOT) for c in comps}):
             by_owner[o] = sizes.total({c for c in comps if owner.get(c, ROOT) == o})
         shares = {t: ck.model_by_id[b].params / total for t, b in best.items()} if total else {}
-        rows.append({"turn": turn, "iteration": iteration, "task": ck.tasks[task].name, "components": len(comps),
+        rows.append({"turn": turn, "iteration": iteration, "task": ck.tasks[task].name,
+                     "stage": ck.tasks[task].stage, "components": len(comps),
                      "parameters": total, "by_owner": by_owner, "shares": shares})
     for r in rows:
         r["average_share"] = sum(r["shares"].values()) / len(r["shares"]) if r["shares"] else None
@@ -74,7 +75,9 @@ def write_csv(ck, rows, path):
 
 def plot(ck, path, rows=None):
     rows = rows or growth(ck)
-    labels = ["root"] + ["%s\n(iteration %d)" % (r["task"], r["iteration"] + 1) for r in rows[1:]]
+    staged = ck.stages > 1
+    labels = ["root"] + ["%s\n(%siteration %d)" % (r["task"], "stage %d, " % (r["stage"] + 1) if staged else "",
+                                                   r["iteration"] + 1) for r in rows[1:]]
     xs = list(range(len(rows)))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(7, 1.1 * len(rows) + 3), 7.5), sharex=True)
     owners = [ROOT] + [t.index for t in ck.tasks]
@@ -114,6 +117,12 @@ def plot(ck, path, rows=None):
     bottom.set_ylabel("activated share of the pool (%)")
     bottom.set_ylim(0, 105)
     bottom.grid(alpha=0.3)
+    for x, (a, b) in enumerate(zip(rows, rows[1:])):  # where a later stage joined the system
+        if a["turn"] >= 0 and b["stage"] != a["stage"]:
+            for ax in (top, bottom):
+                ax.axvline(x + 0.5, color="grey", ls="--", lw=0.8)
+            bottom.annotate("stage %d joins" % (b["stage"] + 1), (x + 0.5, 2), fontsize=7, color="grey", ha="left",
+                            va="bottom", xytext=(2, 0), textcoords="offset points")
     bottom.set_xticks(xs)
     bottom.set_xticklabels(labels, fontsize=7, rotation=30 if len(rows) > 6 else 0)
     bottom.set_xlabel("after the turn of")

@@ -43,10 +43,12 @@ def results_html(ck):
         out.append("<tr>" + "".join("<td>%s</td>" % html.escape(c) for c in cells) + "</tr>")
     out.append("</table>")
     out.append("<h3>Task data</h3>")
-    out.append("<table><tr><th>task</th><th>content hash (XXH3-128)</th><th>source</th></tr>")
-    for r in results_table.rows(ck):
+    out.append("<table><tr><th>task</th><th>stage (joined after generation)</th><th>content hash (XXH3-128)</th>"
+               "<th>source</th></tr>")
+    for r, t in zip(results_table.rows(ck), ck.tasks):
         out.append("<tr>" + "".join("<td>%s</td>" % html.escape(c) for c in [
-            r["task"], r["content_hash"] or "(not recorded)", r["source"] or "(not recorded)"]) + "</tr>")
+            r["task"], "%d (%d)" % (t.stage + 1, t.joined_at), r["content_hash"] or "(not recorded)",
+            r["source"] or "(not recorded)"]) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
 

@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checkpoint_data  # noqa: E402
 
 COLUMNS = ["task", "best_model", "validation_accuracy", "test_accuracy", "activated_params", "owned_params",
-           "params_created", "activated_share", "children", "accepted", "source", "content_hash", "task_file"]
+           "params_created", "activated_share", "children", "accepted", "source", "content_hash", "task_file",
+           "stage", "joined_at", "task_copy"]
 
 
 def rows(ck):
@@ -31,7 +32,8 @@ def rows(ck):
                     "test_accuracy": t.test_accuracy, "activated_params": t.activated_params,
                     "owned_params": t.owned_params, "params_created": t.params_created,
                     "activated_share": t.activated_share, "children": t.children, "accepted": t.accepted,
-                    "source": t.source, "content_hash": t.content_hash, "task_file": t.task_file})
+                    "source": t.source, "content_hash": t.content_hash, "task_file": t.task_file,
+                    "stage": t.stage + 1, "joined_at": t.joined_at, "task_copy": t.task_copy})
     return out
 
 

@@ -17,8 +17,9 @@
 namespace munet {
 
 // Version written now; versions from kOldestCheckpointVersion on are read (a field an older one
-// lacks takes its legacy value: evo/config_fields.h). 2 added the paper's configuration fields.
-constexpr int kCheckpointVersion = 2;
+// lacks takes its legacy value: evo/config_fields.h). 2 added the paper's configuration fields;
+// 3 the tasks' stages, join points and run-folder copies (older ones read as one stage).
+constexpr int kCheckpointVersion = 3;
 constexpr int kOldestCheckpointVersion = 1;
 
 // Called after each component a rank writes or reads, with bytes done and bytes in all.

@@ -84,9 +84,25 @@ CheckpointInfo read_info(hid_t file, int64_t version, const std::string& path) {
     };
     const auto source = optional_strings("source"), hash = optional_strings("content_hash"),
                task_file = optional_strings("task_file");
+    // Stages, join points and copies: version 3 on; an older run is one stage that joined at 0.
+    const bool staged = version >= 3;
+    const auto task_copy = staged ? h5::read_string_column(g, "task_copy", T, w) : std::vector<std::string>(size_t(T));
+    const auto stage = staged ? h5::read_int_column(g, "stage", T, w) : std::vector<int64_t>(size_t(T), 0);
+    const auto joined_at = staged ? h5::read_int_column(g, "joined_at", T, w) : std::vector<int64_t>(size_t(T), 0);
     for (int64_t t = 0; t < T; ++t) {
       MUNET_CHECK(name[t] == names[t], path, ": /tasks/name[", t, "] is ", name[t], ", /config names ", names[t]);
-      st.tasks.push_back({name[t], int(classes[t]), train[t], val[t], test[t], source[t], hash[t], task_file[t]});
+      MUNET_CHECK(stage[t] == (t == 0 ? 0 : stage[t - 1]) || (t > 0 && stage[t] == stage[t - 1] + 1), path,
+                  ": /tasks/stage[", t, "] = ", stage[t], " does not follow stage ", t == 0 ? 0 : stage[t - 1],
+                  " (stages start at 0 and grow by one)");
+      TaskSignature sig;
+      sig.name = name[t];
+      sig.num_classes = int(classes[t]);
+      sig.train = train[t], sig.validation = val[t], sig.test = test[t];
+      sig.source = source[t], sig.content_hash = hash[t], sig.file = task_file[t];
+      sig.stage = int(stage[t]);
+      sig.joined_at = joined_at[t];
+      sig.copy = task_copy[t];
+      st.tasks.push_back(sig);
     }
   }
   {  // progress, score and sampler state

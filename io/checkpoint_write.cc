@@ -113,14 +113,17 @@ void write_tasks(hid_t file, const Evolution& evo, const std::string& tmp) {
   const EvolutionState& st = evo.state();
   const Where w{tmp, "/tasks"};
   Handle g = create_group(file, "tasks", {tmp, "/"});
-  std::vector<std::string> name, source, hash, task_file;
-  std::vector<int64_t> classes, train, val, test, best, activated, owned;
+  std::vector<std::string> name, source, hash, task_file, task_copy;
+  std::vector<int64_t> stage, joined_at, classes, train, val, test, best, activated, owned;
   std::vector<double> val_acc, test_acc, share;
   for (size_t t = 0; t < st.tasks.size(); ++t) {
     name.push_back(st.tasks[t].name);
     source.push_back(st.tasks[t].source);
     hash.push_back(st.tasks[t].content_hash);
     task_file.push_back(st.tasks[t].file);
+    task_copy.push_back(st.tasks[t].copy);
+    stage.push_back(st.tasks[t].stage);
+    joined_at.push_back(st.tasks[t].joined_at);
     classes.push_back(st.tasks[t].num_classes);
     train.push_back(st.tasks[t].train);
     val.push_back(st.tasks[t].validation);
@@ -138,6 +141,9 @@ void write_tasks(hid_t file, const Evolution& evo, const std::string& tmp) {
   h5::write_column(g, "source", source, w);
   h5::write_column(g, "content_hash", hash, w);
   h5::write_column(g, "task_file", task_file, w);
+  h5::write_column(g, "task_copy", task_copy, w);
+  h5::write_column(g, "stage", stage, w);
+  h5::write_column(g, "joined_at", joined_at, w);
   h5::write_column(g, "num_classes", classes, w);
   h5::write_column(g, "train_examples", train, w);
   h5::write_column(g, "validation_examples", val, w);

@@ -76,7 +76,9 @@ int inspect_command(int argc, char** argv) {
                 << ", \"activated_share\": " << json_number(r.activated_share) << ", \"children\": " << r.children
                 << ", \"accepted\": " << r.accepted << ", \"source\": " << json_string(st.tasks[i].source)
                 << ", \"content_hash\": " << json_string(st.tasks[i].content_hash)
-                << ", \"task_file\": " << json_string(st.tasks[i].file) << "}";
+                << ", \"task_file\": " << json_string(st.tasks[i].file) << ", \"stage\": " << st.tasks[i].stage + 1
+                << ", \"joined_at\": " << st.tasks[i].joined_at << ", \"task_copy\": " << json_string(st.tasks[i].copy)
+                << "}";
     }
     std::cout << "\n  ]\n}" << std::endl;
     return 0;
@@ -99,9 +101,9 @@ int inspect_command(int argc, char** argv) {
                 (long long)r.best, 100 * r.validation_accuracy, 100 * r.test_accuracy, (long long)r.activated_params,
                 (long long)r.owned_params, (long long)per_owner[int(i)], 100 * r.activated_share, r.accepted, r.children);
   }
-  std::printf("\n%-22s %-32s %s\n", "task", "content hash", "source");
+  std::printf("\n%-22s %5s %-32s %s\n", "task", "stage", "content hash", "source");
   for (const TaskSignature& t : st.tasks)
-    std::printf("%-22s %-32s %s\n", t.name.c_str(), t.content_hash.empty() ? "(not recorded)" : t.content_hash.c_str(),
+    std::printf("%-22s %5d %-32s %s\n", t.name.c_str(), t.stage + 1, t.content_hash.empty() ? "(not recorded)" : t.content_hash.c_str(),
                 t.source.empty() ? "(not recorded)" : t.source.c_str());
   return 0;
 }

@@ -2,11 +2,16 @@
 // --baseline, one of the baselines with the same compute) and prints the
 // per-task table: validation and test accuracy, parameters, activated share of the pool. With
 // --output it checkpoints every few generations and, run again, continues from the newest
-// complete checkpoint; --resume continues from a given one.
+// complete checkpoint; --resume continues from a given one. --add-tasks and --task-inbox let new
+// tasks join a run as later stages (app/task_joining.h).
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <thread>
 
 #include "app/commands.h"
 #include "app/evolve_options.h"
@@ -15,6 +20,7 @@
 #include "app/run_guard.h"
 #include "app/safe_write.h"
 #include "app/stop_request.h"
+#include "app/task_joining.h"
 #include "dist/communicator.h"
 #include "evo/evolution.h"
 #include "evo/genealogy_csv.h"
@@ -22,6 +28,7 @@
 #include "io/checkpoint_dir.h"
 #include "io/checkpoint_layout.h"
 #include "io/model_file.h"
+#include "io/run_tasks.h"
 #include "io/task_entries.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "munet/build_config.h"
@@ -74,10 +81,29 @@ po::options_description checkpoint_options() {
   return c;
 }
 
-// The --tasks entries that load a run's tasks again: task files by path, built-ins by name.
+po::options_description growing_options() {
+  po::options_description g("Growing the system: tasks that join later (need --output)");
+  g.add_options()
+      ("add-tasks", po::value<std::string>()->default_value(""),
+       "add these tasks (task files and built-in names, comma-separated) as a new stage of the finished or "
+       "stopped run in --output: it runs --task-iterations rounds over them, seeded by every best model so far; "
+       "earlier tasks keep their models. Task files are copied into OUTPUT/tasks/. Given again (a requeued job), "
+       "it adds nothing")
+      ("task-inbox", po::value<std::string>()->default_value(""),
+       "between turns, take the complete task files (*.h5, in name order) found in this folder as a new stage; "
+       "a writer writes NAME.h5.part and renames it to NAME.h5 when complete. Taken files move to DIR/joined/, bad "
+       "ones to DIR/rejected/ with NAME.h5.error saying why; the run carries on")
+      ("inbox-wait", po::value<double>()->default_value(0),
+       "with --task-inbox: when every task has run, look in the inbox for this many more minutes (every 10 s) "
+       "before exiting (0: exit at once)");
+  return g;
+}
+
+// The --tasks entries of a run's first stage: task files by path, built-ins by name.
 std::vector<std::string> task_entries_of(const EvolutionState& st) {
   std::vector<std::string> out;
-  for (const TaskSignature& t : st.tasks) out.push_back(t.file.empty() ? t.name : t.file);
+  for (const TaskSignature& t : st.tasks)
+    if (t.stage == 0) out.push_back(t.file.empty() ? t.name : t.file);
   return out;
 }
 
@@ -142,6 +168,7 @@ int evolve_command(int argc, char** argv) {
       .add(evolve_output_options())
       .add(checkpoint_options())
       .add(run_lock_options())
+      .add(growing_options())
       .add(model_options())
       .add(evolution_options());
   po::variables_map vm;
@@ -201,6 +228,18 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   MUNET_CHECK(every >= 1, "--checkpoint-every must be >= 1, got ", every);
   MUNET_CHECK(keep >= 1, "--keep-checkpoints must be >= 1, got ", keep);
   MUNET_CHECK(max_generations >= 0, "--max-generations must be >= 0, got ", max_generations);
+  const std::vector<std::string> add_tasks = split_list(vm["add-tasks"].as<std::string>());
+  const std::string inbox = vm["task-inbox"].as<std::string>();
+  const double inbox_wait = vm["inbox-wait"].as<double>();
+  MUNET_CHECK(output.empty() ? add_tasks.empty() && inbox.empty() : true,
+              "--add-tasks and --task-inbox grow a run: they need --output (the run folder)");
+  MUNET_CHECK(inbox_wait >= 0, "--inbox-wait must be >= 0 minutes, got ", inbox_wait);
+  MUNET_CHECK(inbox_wait == 0 || !inbox.empty(), "--inbox-wait needs --task-inbox");
+  if (!inbox.empty() && comm.rank() == 0) {  // rank 0 alone reads the inbox
+    struct stat st {};
+    MUNET_CHECK(::stat(inbox.c_str(), &st) == 0 && S_ISDIR(st.st_mode), "--task-inbox ", inbox,
+                ": not a folder (create it first; writers drop task files into it)");
+  }
   RunInfo run;
   for (int i = 0; i < argc; ++i) run.command_line += (i ? " " : "munet ") + std::string(argv[i]);
   run.root_file = vm["root"].as<std::string>();
@@ -232,7 +271,8 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
     Checkpoint ck = read_checkpoint(resume, backend, progress_printer("reading checkpoint"),
                                     Shard{comm.rank(), comm.size()});
     run.root_file = ck.run.root_file;
-    std::vector<TaskData> tasks = load_task_entries(task_entries_of(ck.state), data_option);
+    std::vector<TaskData> tasks =
+        load_run_tasks(ck.state, output.empty() ? run_dir_of_checkpoint(resume) : output, data_option);
     evo = std::make_unique<Evolution>(backend, backend.pool(), std::move(ck.state), std::move(ck.pool),
                                       std::move(tasks), log, &comm);
   } else {
@@ -260,10 +300,14 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
       std::printf("root: %s (trained on %s)\n", run.root_file.c_str(), m.task.c_str());
     }
     std::vector<TaskData> tasks = load_task_entries(names, data_option);
+    MUNET_CHECK(add_tasks.empty(), "--add-tasks adds a stage to a run: ", output,
+                " has no checkpoint to add to (start the run with --tasks first)");
     evo = std::make_unique<Evolution>(backend, backend.pool(), cfg, std::move(tasks), log, std::move(pretrained),
                                       &comm);
+    if (!output.empty()) record_task_copies(*evo, output, comm);
   }
   if (workers) evo->use_device(workers.get());
+  const bool added = !add_tasks.empty() && add_task_stage(*evo, add_tasks, output, data_option, comm);
   const EvolutionConfig& c = evo->config();
   const std::string backend_text =
       workers ? cat(workers->backend(0).describe(), " x ", workers->size(), " children at once, ",
@@ -299,8 +343,37 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     std::fflush(stdout);
   };
+  // A new stage is recorded in a checkpoint before any of its training.
+  if (added) save();
   int64_t ran = 0;
-  while (!evo->done() && (max_generations == 0 || ran < max_generations)) {
+  double waited_since = -1;  // when the run last found nothing left to do (--inbox-wait)
+  auto now = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
+  while (max_generations == 0 || ran < max_generations) {
+    if (!inbox.empty() && evo->state().progress.generation == 0) {  // a turn boundary
+      const InboxJoin join = join_from_inbox(*evo, inbox, output, data_option, comm);
+      if (join.tasks > 0) {
+        save();
+        finish_inbox_join(join, inbox, comm);
+        waited_since = -1;
+      }
+    }
+    if (evo->done()) {
+      if (inbox.empty()) break;
+      if (comm.any(stop_requested()))  // a requeued job goes on waiting on the inbox
+        return report_stop(checkpoint_path(output, evo->generations_done()), evo->generations_done(),
+                           evo->total_generations());
+      if (waited_since < 0) {
+        waited_since = now();
+        if (inbox_wait > 0)
+          std::printf("every task has run; looking in the task inbox %s for %g more minutes\n", inbox.c_str(),
+                      inbox_wait);
+        std::fflush(stdout);
+      }
+      const double left = inbox_wait * 60 - (now() - waited_since);
+      if (comm.any(comm.rank() == 0 && left <= 0)) break;  // rank 0's clock decides for every rank
+      std::this_thread::sleep_for(std::chrono::duration<double>(std::min(10.0, left)));
+      continue;
+    }
     evo->step();
     ++ran;
     if (lock) lock->refresh();  // throws when another process took the run folder

@@ -87,8 +87,12 @@ TrainConfig child_training(const EvolutionConfig& c, const Hparams& hp, int64_t 
 }
 
 TaskSignature signature_of(const TaskData& task) {
-  return {task.name, task.num_classes, task.train.size, task.validation.size, task.test.size,
-          task.source, task.content_hash, task.file};
+  TaskSignature s;
+  s.name = task.name;
+  s.num_classes = task.num_classes;
+  s.train = task.train.size, s.validation = task.validation.size, s.test = task.test.size;
+  s.source = task.source, s.content_hash = task.content_hash, s.file = task.file;
+  return s;
 }
 
 Evolution::Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
@@ -222,8 +226,51 @@ int64_t Evolution::total_generations() const {
 }
 
 int64_t Evolution::generations_done() const {
+  // Every stage before the current one ran all its turns.
   const Progress& p = st_.progress;
-  return (int64_t(p.iteration) * int64_t(tasks_.size()) + p.task) * generations_per_turn() + p.generation;
+  const int begin = stage_begin(st_.tasks.at(size_t(p.task)).stage), end = stage_end(st_.tasks[size_t(p.task)].stage);
+  const int64_t turns = int64_t(begin) * st_.config.turn_iterations() + int64_t(p.iteration) * (end - begin) +
+                        (p.task - begin);
+  return turns * generations_per_turn() + p.generation;
+}
+
+int Evolution::stage_begin(int s) const {
+  int t = 0;
+  while (t < int(st_.tasks.size()) && st_.tasks[size_t(t)].stage < s) ++t;
+  return t;
+}
+
+int Evolution::stage_end(int s) const { return stage_begin(s + 1); }
+
+void Evolution::add_stage(std::vector<TaskData> tasks, const std::vector<std::string>& copies) {
+  MUNET_CHECK(!tasks.empty(), "a stage needs at least one task");
+  MUNET_CHECK(copies.size() == tasks.size(), "add_stage: ", tasks.size(), " tasks, ", copies.size(), " copies");
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    for (size_t j = 0; j < i; ++j)
+      MUNET_CHECK(tasks[j].name != tasks[i].name, "task '", tasks[i].name, "' is twice in the new stage");
+    for (const TaskSignature& t : st_.tasks)
+      MUNET_CHECK(t.name != tasks[i].name, "task '", tasks[i].name, "' is already in the run (stage ", t.stage + 1,
+                  "); pack the new data under another --name");
+  }
+  const bool finished = done();
+  const int stage = stages(), first = int(st_.tasks.size());
+  const int64_t at = generations_done();
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    TaskSignature sig = signature_of(tasks[i]);
+    sig.stage = stage;
+    sig.joined_at = at;
+    sig.copy = copies[i];
+    st_.tasks.push_back(sig);
+    tasks_.push_back(std::move(tasks[i]));
+    st_.best.push_back(kNoModel);
+    st_.offspring.emplace_back();
+    st_.children.push_back(0);
+    st_.accepted.push_back(0);
+  }
+  if (finished) st_.progress = Progress{0, first, 0};
+  if (log_)
+    *log_ << "stage " << stage + 1 << " joins after " << at << " generations: " << tasks.size() << " task"
+          << (tasks.size() == 1 ? "" : "s") << std::endl;
 }
 
 Hparams Evolution::generation_hparams(ModelId best, int task, int iteration, int generation) const {
@@ -588,7 +635,11 @@ void Evolution::step() {
   if (++p.generation < generations_per_turn()) return;
   finish_turn(p.task);
   p.generation = 0;
-  if (++p.task == int(tasks_.size())) p.task = 0, ++p.iteration;
+  // The next turn: the stage's next task, its next round, or the next stage's first turn.
+  const int stage = st_.tasks[size_t(p.task)].stage, begin = stage_begin(stage), end = stage_end(stage);
+  if (++p.task < end) return;
+  p.task = begin;
+  if (++p.iteration == st_.config.turn_iterations() && end < int(tasks_.size())) p = Progress{0, end, 0};
 }
 
 void Evolution::turn(int task, int iteration) {

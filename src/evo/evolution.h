@@ -11,6 +11,14 @@
 // two generations (EvolutionState plus the layer pool) is all a checkpoint needs to continue
 // bit-identically.
 //
+// Stages: tasks join in stages (the first is the run's task list; add_stage appends the next).
+// A stage runs task_iterations rounds over its own tasks, then the next stage starts; earlier
+// tasks get no more turns, and their best models, components, locks and test accuracies never
+// change again. A later task's seeds are every best model so far and the root, as always. A
+// task's random streams are keyed by its index in the whole list, so a stage added after a run
+// finished gives the same system as the same stage recorded earlier (joining changes nothing
+// before the stage starts); and with task_iterations = 1, the same as one run over all tasks.
+//
 // Ranks: every rank samples every child alike (so ids and routes agree); each child is trained
 // by one rank (children balanced by training cost), which first fetches the frozen components
 // and clone sources it lacks from their home ranks; results are gathered so every rank prunes
@@ -41,11 +49,17 @@ namespace munet {
 // What a checkpoint records of each task, to check that a resumed run sees the same data.
 // Also where the task came from, for readers: its source, content hash and task file (empty for
 // a built-in recipe, whose name loads it again). Checkpoints older than task files have no hash.
+// Its stage (evo/evolution.h, "Stages"), the generations done when it joined, and its copy in the
+// run folder (a task file's; relative to the run folder; empty for a built-in or a run without
+// --output) that a resume loads instead of `file`.
 struct TaskSignature {
   std::string name;
   int num_classes = 0;
   int64_t train = 0, validation = 0, test = 0;  // examples per split
   std::string source, content_hash, file;
+  int stage = 0;
+  int64_t joined_at = 0;
+  std::string copy;
   // Same name, classes and split sizes, and the same content hash where both have one.
   bool operator==(const TaskSignature& o) const {
     return name == o.name && num_classes == o.num_classes && train == o.train && validation == o.validation &&
@@ -135,6 +149,13 @@ class Evolution {
   // One whole task's turn from its start (tests drive turns directly).
   void turn(int task, int iteration);
   bool done() const { return st_.progress.iteration >= st_.config.turn_iterations(); }
+  // Appends a stage of new tasks (their names must be new): it runs after the stages before it;
+  // a finished evolution continues with it. `copies`: each task's copy in the run folder (or
+  // empty). Every rank adds the same stage at the same point.
+  void add_stage(std::vector<TaskData> tasks, const std::vector<std::string>& copies);
+  // Records the run-folder copy of a task of the first stage.
+  void set_task_copy(int task, const std::string& copy) { st_.tasks.at(size_t(task)).copy = copy; }
+  int stages() const { return st_.tasks.back().stage + 1; }
   int generations_per_turn() const;
   int64_t total_generations() const;
   int64_t generations_done() const;
@@ -181,6 +202,9 @@ class Evolution {
   void evict();
   // Gathers every rank's `mine`, and the traffic and memory figures since `sent_before`.
   std::vector<std::string> share(const std::string& mine, int64_t sent_before);
+  // The tasks of stage s: [stage_begin(s), stage_end(s)).
+  int stage_begin(int s) const;
+  int stage_end(int s) const;
   void begin_turn(int task, int iteration);
   void run_generation(int task, int iteration, int generation);
   void finish_turn(int task);

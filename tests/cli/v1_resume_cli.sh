@@ -18,10 +18,11 @@ run=(evolve --tasks cmaterdb_devanagari,cmaterdb_bangla --task-iterations 2 --ch
      --mlp 64 --heads 2 --patch 8 --image-size 16 --max-image-size 32 --max-val-examples 100 --threads 2 --seed 3)
 fail() { echo "FAILED: $*"; exit 1; }
 same() {  # the state groups of two checkpoints (/config and the root attributes name the version;
-          # /tasks columns source, content_hash and task_file came after version 1)
+          # /tasks columns source, content_hash, task_file, task_copy, stage, joined_at came after version 1)
   for g in /tasks /progress /models /pool; do
     h5diff -q --exclude-path /train_seconds --exclude-path /source --exclude-path /content_hash \
-      --exclude-path /task_file "$1" "$2" $g $g > /dev/null || return 1  # (paths relative to $g)
+      --exclude-path /task_file --exclude-path /task_copy --exclude-path /stage --exclude-path /joined_at \
+      "$1" "$2" $g $g > /dev/null || return 1  # (paths relative to $g)
   done
 }
 
@@ -44,9 +45,10 @@ echo "resumed version-1 checkpoint: identical to munet b76a228's continuation (h
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
     c = f["config"].attrs
-    assert int(f.attrs["format_version"]) == 2, "the continuation is written as version 2"
+    assert int(f.attrs["format_version"]) == 3, "the continuation is written as version 3"
+    assert list(f["tasks/stage"][()]) == [0, 0], "a version-1 run is one stage"
     assert int(c["epoch_cap"]) == 0 and c["baseline"] == "none" and c["mutate"] == "all" and abs(c["mu"] - 0.2) < 1e-12, dict(c)
-print("its /config: version 2, epoch_cap 0, mutate all, mu 0.2, baseline none")
+print("its /config: version 3, one stage, epoch_cap 0, mutate all, mu 0.2, baseline none")
 PY
 
 # Options that contradict what the version-1 run did are refused, naming each.

@@ -150,7 +150,8 @@ TEST(Checkpoint, BadFilesGiveClearErrors) {
     H5Awrite(a, H5T_NATIVE_INT64, &v);
     H5Aclose(a);
   });
-  EXPECT_ERROR(read_checkpoint(version, be), "version.h5", "format version 7", "reads versions 1 to 2");
+  EXPECT_ERROR(read_checkpoint(version, be), "version.h5", "format version 7",
+               cat("reads versions 1 to ", kCheckpointVersion));
 
   const std::string partial = copy("partial.h5");
   edit(partial, [](hid_t f) { H5Adelete(f, "complete"); });
