@@ -17,8 +17,12 @@
 namespace munet {
 
 // Version written now; versions from kOldestCheckpointVersion on are read (a field an older one
-// lacks takes its legacy value: evo/config_fields.h). 2 added the paper's configuration fields.
-constexpr int kCheckpointVersion = 2;
+// lacks takes its legacy value: evo/config_fields.h). 2 added the paper's configuration fields;
+// kChecksummedCheckpointVersion added the per-chunk checksums of the pool's parameters and
+// momentum (io/chunk_checksums.h). Older versions still load, with a warning that nothing verifies
+// their values.
+constexpr int kChecksummedCheckpointVersion = 3;
+constexpr int kCheckpointVersion = kChecksummedCheckpointVersion;
 constexpr int kOldestCheckpointVersion = 1;
 
 // Called after each component a rank writes or reads, with bytes done and bytes in all.
