@@ -85,4 +85,19 @@ std::map<ComponentId, std::unique_ptr<Component>> read_components(const std::str
                                                                   const std::vector<ComponentId>& ids,
                                                                   Backend& backend);
 
+// What verify_checkpoint checked.
+struct CheckpointVerification {
+  int64_t format_version = 0;
+  int64_t objects = 0;     // attributes and tables (/digest rows)
+  int64_t components = 0;  // whose parameters (and momentum) were read
+  int64_t chunks = 0;      // parameter chunks checked against their checksums
+  int64_t bytes = 0;       // parameter bytes read
+  bool checksummed() const { return format_version >= kChecksummedCheckpointVersion; }
+};
+// Reads every byte of the checkpoint one component at a time (memory: one component), checking
+// the /digest and every parameter and momentum chunk; throws what read_checkpoint would, naming
+// the damaged object, chunk and both hashes. A checkpoint older than the checksums is read whole
+// (a missing or truncated dataset is still found) but nothing can be compared.
+CheckpointVerification verify_checkpoint(const std::string& path);
+
 }  // namespace munet

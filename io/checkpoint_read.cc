@@ -302,4 +302,35 @@ std::map<ComponentId, std::unique_ptr<Component>> read_components(const std::str
   return out;
 }
 
+CheckpointVerification verify_checkpoint(const std::string& path) {
+  CheckpointVerification v;
+  Handle file = open_checkpoint(path, &v.format_version);  // checks /digest
+  const CheckpointInfo info = read_info(file, v.format_version, path);
+  v.objects = v.checksummed() ? h5::object_digests(file, is_parameter_dataset, {path, "/"}).size() : 0;
+  std::vector<float> buffer;
+  for (const PoolEntryInfo& e : info.pool) {
+    const Where w{path, component_path(e.id)};
+    Handle g = h5::open_group(file, w.object, {path, "/"});
+    const std::vector<ParamSpec> layout = h5::layout_of(h5::read_component_meta(g, e.name, w), info.state.config.root, w);
+    int64_t size = 0;
+    for (const ParamSpec& p : layout) size += shape_numel(p.shape);
+    MUNET_CHECK(size == e.size, path, ": ", w.object, " holds ", size, " parameters, /pool/index says ", e.size);
+    buffer.resize(size_t(size));
+    std::vector<const char*> parts = {"values"};
+    if (e.has_velocity) parts.push_back("velocity");
+    for (const char* part : parts) {
+      std::vector<uint64_t> sums;
+      if (v.checksummed()) sums = h5::read_checksums(g, h5::checksum_dataset_name(part), h5::chunk_count(layout), w);
+      h5::RawChunkReads plan(path, kReadThreads);
+      h5::read_param_values(h5::open_group(g, part, w), layout, buffer.data(), {path, w.object + "/" + part}, &plan,
+                            v.checksummed() ? &sums : nullptr);
+      plan.finish();
+      v.chunks += int64_t(sums.size());
+      v.bytes += size * int64_t(sizeof(float));
+    }
+    ++v.components;
+  }
+  return v;
+}
+
 }  // namespace munet
