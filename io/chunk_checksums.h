@@ -15,6 +15,11 @@
 
 namespace munet::h5 {
 
+// On by default. bench_checkpoint_io turns it off to measure what checksums cost in the same run:
+// writers then store 0 for every chunk without hashing, and readers verify no chunk.
+void set_chunk_checksums(bool on);
+bool chunk_checksums_on();
+
 // The name of the checksum dataset of a part ("values" -> "values_xxh3").
 std::string checksum_dataset_name(const std::string& part);
 
