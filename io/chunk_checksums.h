@@ -2,7 +2,7 @@
 // parameter or momentum is found when it is read instead of trained on. Each float32 parameter
 // dataset is stored in chunks of at most 4 MiB that are contiguous in its row-major values
 // (component_datasets.h); every chunk gets an XXH3-64 of its bytes (float32 little-endian),
-// computed from memory by the rank that writes it, just before writing. A part (values,
+// computed from memory by the rank that writes it, while writing. A part (values,
 // velocity) keeps its chunks' hashes in one uint64 dataset beside it, "<part>_xxh3": the layout's
 // parameters in order, each one's chunks in row-major order (io/SCHEMA.md).
 #pragma once
