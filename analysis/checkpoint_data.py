@@ -3,7 +3,8 @@
 Every analysis tool reads its checkpoint through load(), so the schema is interpreted in one
 place: the tables (/config, /tasks, /progress, /models, /pool/index, /run_info) become plain
 Python objects, parameter values are never read, and a file that is not what the schema
-promises is refused with an error naming the file and the object. It also holds what several
+promises is refused with an error naming the file and the object. From format version 4 on,
+the tables and attributes are checked against the file's /digest (file_digest.py) first. It also holds what several
 tools derive from the /models table: turns, each task's best model after each turn, and the
 size of every component that was ever on a route (to rebuild the pool as tasks were added).
 """
@@ -19,8 +20,13 @@ from typing import Dict, List, Optional
 import h5py
 import numpy as np
 
+import file_digest
+
 FORMAT = "munet-checkpoint"
-FORMAT_VERSIONS = (1, 2, 3)  # 2 added the reference configurations' fields, 3 the stages (io/SCHEMA.md)
+# Version 2 added the reference configurations' fields, 3 the stages, CHECKSUMMED_VERSION the
+# checksums (io/SCHEMA.md).
+FORMAT_VERSIONS = (1, 2, 3, 4)
+CHECKSUMMED_VERSION = 4
 ROOT_TASK = -1
 
 # The /config attributes of the evolution's configuration (src/evo/config_fields.h; a test checks
@@ -408,6 +414,14 @@ def load(path: str) -> Checkpoint:
                                   % (path, version, ", ".join(map(str, FORMAT_VERSIONS))))
         if int(f.attrs.get("complete", 0)) != 1:
             raise CheckpointError("%s: incomplete checkpoint (no complete = 1 root attribute)" % path)
+        if version >= CHECKSUMMED_VERSION:  # the tables and attributes; parameter values are not read
+            try:
+                file_digest.verify(f, path, file_digest.is_checkpoint_parameter)
+            except file_digest.DigestError as e:
+                raise CheckpointError(str(e)) from None
+        else:
+            print("warning: %s: checkpoint format version %d carries no checksums: its tables are read unverified"
+                  % (path, version), file=sys.stderr)
 
         config = _attrs(_need(f, "config", path))
         for key in ["tasks", "children_per_task", "parallel_slots", "task_iterations"]:

@@ -18,8 +18,13 @@ namespace munet {
 
 // Version written now; versions from kOldestCheckpointVersion on are read (a field an older one
 // lacks takes its legacy value: evo/config_fields.h). 2 added the paper's configuration fields;
-// 3 the tasks' stages, join points and run-folder copies (older ones read as one stage).
-constexpr int kCheckpointVersion = 3;
+// 3 the tasks' stages, join points and run-folder copies (older ones read as one stage);
+// kChecksummedCheckpointVersion the per-chunk checksums of the pool's parameters and momentum
+// (io/chunk_checksums.h). Older versions still load, with a warning that nothing verifies their
+// values.
+constexpr int kStagedCheckpointVersion = 3;
+constexpr int kChecksummedCheckpointVersion = 4;
+constexpr int kCheckpointVersion = kChecksummedCheckpointVersion;
 constexpr int kOldestCheckpointVersion = 1;
 
 // Called after each component a rank writes or reads, with bytes done and bytes in all.
@@ -81,5 +86,20 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
 std::map<ComponentId, std::unique_ptr<Component>> read_components(const std::string& path,
                                                                   const std::vector<ComponentId>& ids,
                                                                   Backend& backend);
+
+// What verify_checkpoint checked.
+struct CheckpointVerification {
+  int64_t format_version = 0;
+  int64_t objects = 0;     // attributes and tables (/digest rows)
+  int64_t components = 0;  // whose parameters (and momentum) were read
+  int64_t chunks = 0;      // parameter chunks checked against their checksums
+  int64_t bytes = 0;       // parameter bytes read
+  bool checksummed() const { return format_version >= kChecksummedCheckpointVersion; }
+};
+// Reads every byte of the checkpoint one component at a time (memory: one component), checking
+// the /digest and every parameter and momentum chunk; throws what read_checkpoint would, naming
+// the damaged object, chunk and both hashes. A checkpoint older than the checksums is read whole
+// (a missing or truncated dataset is still found) but nothing can be compared.
+CheckpointVerification verify_checkpoint(const std::string& path);
 
 }  // namespace munet

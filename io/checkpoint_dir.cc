@@ -40,7 +40,7 @@ std::string checkpoint_path(const std::string& output_dir, long long generations
 std::string newest_checkpoint(const std::string& output_dir, std::vector<std::string>* skipped) {
   for (const auto& [gens, path] : listed(output_dir)) {
     try {
-      read_checkpoint_info(path);
+      verify_checkpoint(path);
       return path;
     } catch (const Error& e) {
       if (skipped) skipped->push_back(e.what());

@@ -8,8 +8,9 @@ namespace munet {
 
 std::string checkpoint_path(const std::string& output_dir, long long generations_done);
 
-// The newest checkpoint in the folder that opens as a complete munet checkpoint, or "" when
-// there is none; every newer file that failed is described in *skipped (file: reason).
+// The newest checkpoint in the folder that is a complete munet checkpoint whose every byte matches
+// its checksums (verify_checkpoint: the pool is read once more, one component at a time), or ""
+// when there is none; every newer file that failed is described in *skipped (file: reason).
 std::string newest_checkpoint(const std::string& output_dir, std::vector<std::string>* skipped);
 
 // Deletes all but the newest `keep` checkpoints, and partial files left by writers that died

@@ -14,6 +14,14 @@ std::string component_group_name(ComponentId id) {
 
 std::string component_path(ComponentId id) { return "/pool/components/" + component_group_name(id); }
 
+bool is_parameter_dataset(const std::string& path) {
+  const std::string prefix = "/pool/components/";
+  if (path.rfind(prefix, 0) != 0) return false;
+  const size_t part = path.find('/', prefix.size());  // after the component's group
+  return part != std::string::npos &&
+         (path.compare(part, 8, "/values/") == 0 || path.compare(part, 10, "/velocity/") == 0);
+}
+
 namespace {
 
 template <typename T>

@@ -15,6 +15,8 @@ constexpr const char* kCheckpointFormat = "munet-checkpoint";
 inline std::string partial_name(const std::string& path) { return path + ".partial"; }
 std::string component_group_name(ComponentId id);  // "00000042"
 std::string component_path(ComponentId id);        // "/pool/components/00000042"
+// True for a parameter or momentum dataset (its values carry chunk checksums: io/chunk_checksums.h).
+bool is_parameter_dataset(const std::string& path);
 
 // The configuration's fields (evo/config_fields.h) as /config attributes: integers and flags as
 // int64, reals as float64, text as strings. Reading a checkpoint of an older format version, a

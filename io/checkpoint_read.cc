@@ -3,11 +3,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <set>
 
 #include "io/checkpoint.h"
 #include "io/checkpoint_layout.h"
+#include "io/chunk_checksums.h"
 #include "io/component_datasets.h"
+#include "io/file_digest.h"
 
 namespace munet {
 namespace {
@@ -37,6 +40,7 @@ Handle open_checkpoint(const std::string& path, int64_t* version = nullptr) {
   if (version) *version = v;
   MUNET_CHECK(h5::has_attr(file, "complete") && h5::read_int_attr(file, "complete", root) == 1, path,
               ": incomplete checkpoint (its writer stopped before marking it complete)");
+  if (v >= kChecksummedCheckpointVersion) h5::verify_digest_table(file, is_parameter_dataset, root);
   return file;
 }
 
@@ -84,8 +88,8 @@ CheckpointInfo read_info(hid_t file, int64_t version, const std::string& path) {
     };
     const auto source = optional_strings("source"), hash = optional_strings("content_hash"),
                task_file = optional_strings("task_file");
-    // Stages, join points and copies: version 3 on; an older run is one stage that joined at 0.
-    const bool staged = version >= 3;
+    // Stages, join points and copies: kStagedCheckpointVersion on; an older run is one stage that joined at 0.
+    const bool staged = version >= kStagedCheckpointVersion;
     const auto task_copy = staged ? h5::read_string_column(g, "task_copy", T, w) : std::vector<std::string>(size_t(T));
     const auto stage = staged ? h5::read_int_column(g, "stage", T, w) : std::vector<int64_t>(size_t(T), 0);
     const auto joined_at = staged ? h5::read_int_column(g, "joined_at", T, w) : std::vector<int64_t>(size_t(T), 0);
@@ -198,11 +202,18 @@ CheckpointInfo read_info(hid_t file, int64_t version, const std::string& path) {
   return info;
 }
 
+// Before reading the values of a checkpoint older than the checksums: says that they go unverified.
+void warn_unverified(int64_t version, const std::string& path) {
+  if (version >= kChecksummedCheckpointVersion) return;
+  std::fprintf(stderr, "warning: %s: checkpoint format version %lld carries no checksums (they came with version %d): "
+               "its parameters are read unverified\n", path.c_str(), (long long)version, kChecksummedCheckpointVersion);
+}
+
 // Reads a component (a shell when not `resident`); host-memory parameters stored raw are only
-// queued in `plan`.
+// queued in `plan`. From kChecksummedCheckpointVersion on, every chunk is verified against its checksum.
 std::unique_ptr<Component> read_component(hid_t file, const PoolEntryInfo& e, const ViTConfig& system,
                                           Backend& backend, const std::string& path, h5::RawChunkReads& plan,
-                                          bool resident = true) {
+                                          int64_t version, bool resident = true) {
   const Where w{path, component_path(e.id)};
   Handle g = h5::open_group(file, w.object, {path, "/"});
   const h5::ComponentMeta meta = h5::read_component_meta(g, e.name, w);
@@ -217,8 +228,12 @@ std::unique_ptr<Component> read_component(hid_t file, const PoolEntryInfo& e, co
   auto read_into = [&](Tensor& dst, const char* part) {
     const bool on_host = dst.device() == DeviceType::CPU;
     if (!on_host && !staging.defined()) staging = Tensor::host(dst.shape(), DType::F32);
+    const bool checked = version >= kChecksummedCheckpointVersion;
+    const std::vector<uint64_t> sums =
+        checked ? h5::read_checksums(g, h5::checksum_dataset_name(part), h5::chunk_count(c->layout()), w)
+                : std::vector<uint64_t>();
     h5::read_param_values(h5::open_group(g, part, w), c->layout(), (on_host ? dst : staging).data<float>(),
-                          {path, w.object + "/" + part}, on_host ? &plan : nullptr);
+                          {path, w.object + "/" + part}, on_host ? &plan : nullptr, checked ? &sums : nullptr);
     if (!on_host) backend.copy(staging, dst);
   };
   try {
@@ -244,6 +259,7 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
   int64_t version = 0;
   Handle file = open_checkpoint(path, &version);
   CheckpointInfo info = read_info(file, version, path);
+  warn_unverified(version, path);
   Checkpoint ck{std::move(info.state), LayerPool(backend), std::move(info.run)};
   int64_t total = 0;
   for (const PoolEntryInfo& e : info.pool)
@@ -258,7 +274,7 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
     entry.owner = e.owner;
     entry.locks.insert(e.locks.begin(), e.locks.end());
     entry.home = int(e.id % shard.size);
-    entry.component = read_component(file, e, ck.state.config.root, backend, path, plan, shard.holds(e.id));
+    entry.component = read_component(file, e, ck.state.config.root, backend, path, plan, version, shard.holds(e.id));
     try {
       ck.pool.restore(std::move(entry), info.next_component);
     } catch (...) {
@@ -289,16 +305,48 @@ std::map<ComponentId, std::unique_ptr<Component>> read_components(const std::str
   int64_t version = 0;
   Handle file = open_checkpoint(path, &version);
   CheckpointInfo info = read_info(file, version, path);
+  warn_unverified(version, path);
   std::map<ComponentId, std::unique_ptr<Component>> out;
   h5::RawChunkReads plan(path, kReadThreads);
   for (ComponentId id : ids) {
     MUNET_CHECK(!out.count(id), path, ": component ", id, " asked for twice");
     auto it = std::find_if(info.pool.begin(), info.pool.end(), [&](const PoolEntryInfo& e) { return e.id == id; });
     MUNET_CHECK(it != info.pool.end(), path, ": /pool has no component ", id);
-    out[id] = read_component(file, *it, info.state.config.root, backend, path, plan);
+    out[id] = read_component(file, *it, info.state.config.root, backend, path, plan, version);
   }
   plan.finish();
   return out;
+}
+
+CheckpointVerification verify_checkpoint(const std::string& path) {
+  CheckpointVerification v;
+  Handle file = open_checkpoint(path, &v.format_version);  // checks /digest
+  const CheckpointInfo info = read_info(file, v.format_version, path);
+  v.objects = v.checksummed() ? h5::object_digests(file, is_parameter_dataset, {path, "/"}).size() : 0;
+  std::vector<float> buffer;
+  for (const PoolEntryInfo& e : info.pool) {
+    const Where w{path, component_path(e.id)};
+    Handle g = h5::open_group(file, w.object, {path, "/"});
+    const std::vector<ParamSpec> layout = h5::layout_of(h5::read_component_meta(g, e.name, w), info.state.config.root, w);
+    int64_t size = 0;
+    for (const ParamSpec& p : layout) size += shape_numel(p.shape);
+    MUNET_CHECK(size == e.size, path, ": ", w.object, " holds ", size, " parameters, /pool/index says ", e.size);
+    buffer.resize(size_t(size));
+    std::vector<const char*> parts = {"values"};
+    if (e.has_velocity) parts.push_back("velocity");
+    for (const char* part : parts) {
+      std::vector<uint64_t> sums;
+      if (v.checksummed()) sums = h5::read_checksums(g, h5::checksum_dataset_name(part), h5::chunk_count(layout), w);
+      h5::RawChunkReads plan(path, kReadThreads);
+      h5::read_param_values(h5::open_group(g, part, w), layout, buffer.data(), {path, w.object + "/" + part}, &plan,
+                            v.checksummed() ? &sums : nullptr);
+      plan.finish();
+      v.chunks += int64_t(sums.size());
+      v.bytes += size * int64_t(sizeof(float));
+    }
+    ++v.components;
+  }
+  return v;
 }
 
 }  // namespace munet

@@ -3,10 +3,10 @@
 
 #include <cmath>
 
+#include "io/chunk_checksums.h"
+
 namespace munet::h5 {
 namespace {
-
-constexpr hsize_t kChunkElements = hsize_t(1) << 20;  // 4 MiB of float32
 
 std::string shape_text(const std::vector<hsize_t>& d) {
   std::string s = "[";
@@ -66,17 +66,9 @@ void create_param_datasets(hid_t group, const std::vector<ParamSpec>& layout, co
   Handle lcpl = check(H5Pcreate(H5P_LINK_CREATE), H5Pclose, w.file, "cannot make a property list");
   check(H5Pset_create_intermediate_group(lcpl, 1), w.file, "cannot set intermediate groups");
   for (const ParamSpec& p : layout) {
-    std::vector<hsize_t> dims(p.shape.begin(), p.shape.end()), chunk = dims;
-    // Split the leading dimensions into equal pieces until a chunk holds at most kChunkElements
-    // (equal pieces: no chunk hangs past the data, so the file holds no padding).
-    for (size_t i = 0; i < chunk.size(); ++i) {
-      hsize_t rest = 1;
-      for (size_t j = i + 1; j < chunk.size(); ++j) rest *= chunk[j];
-      const hsize_t most = std::max<hsize_t>(1, kChunkElements / rest);
-      const hsize_t pieces = (chunk[i] + most - 1) / most;
-      chunk[i] = (chunk[i] + pieces - 1) / pieces;
-      if (chunk[i] * rest <= kChunkElements) break;
-    }
+    const std::vector<hsize_t> dims(p.shape.begin(), p.shape.end());
+    const std::vector<int64_t> split = chunk_shape(p.shape);
+    const std::vector<hsize_t> chunk(split.begin(), split.end());
     Handle dcpl = check(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, w.file, "cannot make a property list");
     if (!dims.empty()) check(H5Pset_chunk(dcpl, int(chunk.size()), chunk.data()), w.file, "cannot set chunking");
     check(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), w.file, "cannot set allocation time");
@@ -89,8 +81,9 @@ void create_param_datasets(hid_t group, const std::vector<ParamSpec>& layout, co
 }
 
 void write_param_values(hid_t group, const std::vector<ParamSpec>& layout, const float* flat, hid_t transfer,
-                        const Where& w) {
+                        const Where& w, std::vector<uint64_t>* hashes) {
   for (const ParamSpec& p : layout) {
+    if (hashes) hash_param_chunks(p, flat + p.offset, *hashes);
     Handle ds = check(H5Dopen2(group, p.name.c_str(), H5P_DEFAULT), H5Dclose, w.file,
                       cat("cannot open dataset ", w.object, "/", p.name));
     check(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, transfer, flat + p.offset), w.file,
@@ -99,17 +92,28 @@ void write_param_values(hid_t group, const std::vector<ParamSpec>& layout, const
 }
 
 void read_param_values(hid_t group, const std::vector<ParamSpec>& layout, float* flat, const Where& w,
-                       RawChunkReads* plan) {
+                       RawChunkReads* plan, const std::vector<uint64_t>* expected) {
+  MUNET_CHECK(!expected || int64_t(expected->size()) == chunk_count(layout), w.file, ": ", w.object,
+              ": checksums for ", expected ? expected->size() : 0, " chunks, its datasets have ", chunk_count(layout));
+  if (!chunk_checksums_on()) expected = nullptr;
+  size_t first_hash = 0;  // of this parameter's chunks in `expected`
   for (const ParamSpec& p : layout) {
+    const uint64_t* hashes = expected ? expected->data() + first_hash : nullptr;
+    first_hash += size_t(chunk_count(p.shape));
     MUNET_CHECK(path_exists(group, p.name), w.file, ": dataset ", w.object, "/", p.name, " is missing");
     Handle ds = check(H5Dopen2(group, p.name.c_str(), H5P_DEFAULT), H5Dclose, w.file,
                       cat("cannot open dataset ", w.object, "/", p.name));
     const std::vector<hsize_t> got = dims_of(ds, w), want(p.shape.begin(), p.shape.end());
     MUNET_CHECK(got == want, w.file, ": dataset ", w.object, "/", p.name, " has shape ", shape_text(got),
                 ", expected ", shape_text(want));
-    if (plan && plan->add(ds, flat + p.offset, {w.file, w.object + "/" + p.name})) continue;
+    if (plan && plan->add(ds, flat + p.offset, {w.file, w.object + "/" + p.name}, hashes)) continue;
     check(H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, flat + p.offset), w.file,
           cat("cannot read dataset ", w.object, "/", p.name, " (truncated or damaged file?)"));
+    if (!hashes) continue;
+    const int64_t n = shape_numel(p.shape), per = chunk_elements(p.shape);
+    for (int64_t first = 0; first < n; first += per)
+      verify_chunk(flat + p.offset + first, size_t(std::min(per, n - first)) * sizeof(float), hashes[first / per],
+                   w.file, w.object + "/" + p.name, first / per);
   }
 }
 

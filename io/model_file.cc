@@ -3,7 +3,11 @@
 
 #include <unistd.h>
 
+#include <cstdio>
+
+#include "io/chunk_checksums.h"
 #include "io/component_datasets.h"
+#include "io/file_digest.h"
 #include "util/publish_file.h"
 
 namespace munet {
@@ -19,6 +23,16 @@ constexpr std::pair<const char*, int ViTConfig::*> kShapeFields[] = {
     {"mlp", &ViTConfig::mlp},               {"heads", &ViTConfig::heads}, {"layers", &ViTConfig::layers},
     {"num_classes", &ViTConfig::num_classes}};
 
+constexpr const char* kChecksums = "xxh3_64";  // in each component's group
+
+// /components/<name>/<parameter>: values covered by the chunk checksums.
+bool is_parameter_dataset(const std::string& path) {
+  const std::string prefix = "/components/";
+  if (path.rfind(prefix, 0) != 0) return false;
+  const size_t slash = path.find('/', prefix.size());
+  return slash != std::string::npos && path.compare(slash + 1, std::string::npos, kChecksums) != 0;
+}
+
 }  // namespace
 
 void write_model_file(const std::string& path, const ViTConfig& config, const std::string& task,
@@ -27,9 +41,10 @@ void write_model_file(const std::string& path, const ViTConfig& config, const st
   h5::quiet_errors();
   const std::string tmp = temporary_name(path);
   {
-    Handle file = check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp,
-                        "cannot create file");
     const Where root{tmp, "/"};
+    Handle fapl = check(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, tmp, "cannot make a property list");
+    h5::use_checksummed_format(fapl, root);
+    Handle file = check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose, tmp, "cannot create file");
     h5::write_attr(file, "format", std::string("munet-model"), root);
     h5::write_attr(file, "format_version", int64_t(kModelFileVersion), root);
     h5::write_attr(file, "task", task, root);
@@ -58,8 +73,12 @@ void write_model_file(const std::string& path, const ViTConfig& config, const st
       Tensor host = Tensor::host(c->values().shape(), DType::F32);
       backend.copy(c->values(), host);
       h5::create_param_datasets(group, c->layout(), w);
-      h5::write_param_values(group, c->layout(), host.data<float>(), H5P_DEFAULT, w);
+      std::vector<uint64_t> hashes;
+      h5::write_param_values(group, c->layout(), host.data<float>(), H5P_DEFAULT, w, &hashes);
+      h5::create_checksum_dataset(group, kChecksums, int64_t(hashes.size()), w);
+      h5::write_checksums(group, kChecksums, hashes, H5P_DEFAULT, w);
     }
+    h5::write_digest_table(file, is_parameter_dataset, root);
     check(H5Fflush(file, H5F_SCOPE_GLOBAL), tmp, "cannot flush");
   }
   publish_file(tmp, path);
@@ -75,8 +94,14 @@ ModelFile read_model_file(const std::string& path, Backend& backend) {
   const std::string format = h5::read_string_attr(file, "format", root);
   MUNET_CHECK(format == "munet-model", path, ": not a munet model file (format '", format, "')");
   const int64_t version = h5::read_int_attr(file, "format_version", root);
-  MUNET_CHECK(version == kModelFileVersion, path, ": model file format version ", version,
-              ", this munet reads version ", kModelFileVersion);
+  MUNET_CHECK(version >= kOldestModelFileVersion && version <= kModelFileVersion, path, ": model file format version ",
+              version, ", this munet reads versions ", kOldestModelFileVersion, " to ", kModelFileVersion);
+  const bool checked = version >= kChecksummedModelFileVersion;
+  if (checked)
+    h5::verify_digest_table(file, is_parameter_dataset, root);
+  else
+    std::fprintf(stderr, "warning: %s: model file format version %lld carries no checksums (they came with version "
+                 "%d): it is read unverified\n", path.c_str(), (long long)version, kChecksummedModelFileVersion);
   ModelFile m;
   m.task = h5::read_string_attr(file, "task", root);
   for (const auto& [name, field] : kShapeFields) m.config.*field = int(h5::read_int_attr(file, name, root));
@@ -96,7 +121,9 @@ ModelFile read_model_file(const std::string& path, Backend& backend) {
     if (meta.kind == ComponentKind::Head && meta.num_classes == 0) meta.num_classes = check_cfg.num_classes;
     auto c = std::make_unique<Component>(name, meta.kind, h5::layout_of(meta, check_cfg, w), backend, DType::F32);
     Tensor host = Tensor::host(c->values().shape(), DType::F32);
-    h5::read_param_values(group, c->layout(), host.data<float>(), w);
+    const std::vector<uint64_t> sums =
+        checked ? h5::read_checksums(group, kChecksums, h5::chunk_count(c->layout()), w) : std::vector<uint64_t>();
+    h5::read_param_values(group, c->layout(), host.data<float>(), w, nullptr, checked ? &sums : nullptr);
     backend.copy(host, c->values());
     return c;
   };

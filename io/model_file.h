@@ -7,7 +7,10 @@
 //                          position embedding beside the resized one its route uses
 //   /components/<name>/    attributes name, kind (and adapter_dim for adapters, image_size for
 //                          position embeddings, num_classes for heads); one float32 dataset per
-//                          parameter, named as its layout names it (io/SCHEMA.md)
+//                          parameter, named as its layout names it (io/SCHEMA.md), and
+//                          xxh3_64: the XXH3-64 of each parameter chunk (io/chunk_checksums.h)
+//   /digest                the hash of every attribute (io/file_digest.h)
+// From kChecksummedModelFileVersion on, reading verifies every byte; older files load with a warning.
 // A file is written under a temporary name and renamed when complete, so a crash never leaves
 // a partial file under the real name.
 #pragma once
@@ -19,7 +22,9 @@
 
 namespace munet {
 
-constexpr int kModelFileVersion = 1;
+constexpr int kChecksummedModelFileVersion = 2;
+constexpr int kModelFileVersion = kChecksummedModelFileVersion;
+constexpr int kOldestModelFileVersion = 1;
 
 struct ModelFile {
   ViTConfig config;  // num_classes = the head's (0 when the route has no head)

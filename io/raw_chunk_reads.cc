@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 
+#include "io/chunk_checksums.h"
 #include "io/hdf5_handles.h"
 
 namespace munet::h5 {
@@ -31,7 +32,7 @@ bool addresses_are_offsets(hid_t dataset) {
 
 }  // namespace
 
-bool RawChunkReads::add(hid_t dataset, float* dest, const Where& w) {
+bool RawChunkReads::add(hid_t dataset, float* dest, const Where& w, const uint64_t* expected) {
   Handle type(H5Dget_type(dataset), H5Tclose);
   Handle dcpl(H5Dget_create_plist(dataset), H5Pclose);
   if (type < 0 || dcpl < 0 || H5Tequal(type, H5T_IEEE_F32LE) <= 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
@@ -76,7 +77,11 @@ bool RawChunkReads::add(hid_t dataset, float* dest, const Where& w) {
     hsize_t first = 0;  // row-major index of the chunk's first element
     for (int j = 0; j < rank; ++j) first = first * dims[size_t(j)] + at[size_t(j)];
     const hsize_t valid = std::min(chunk[size_t(k)], dims[size_t(k)] - at[size_t(k)]) * inner;
-    planned.push_back({int64_t(addr), int64_t(valid * sizeof(float)), dest + first, object_index});
+    planned.push_back({int64_t(addr), int64_t(valid * sizeof(float)), dest + first, object_index, {}});
+    if (expected) {  // chunks are contiguous and chunk_elements apart in the row-major values
+      const int64_t chunk = int64_t(first / chunk_elements);
+      planned.back().checks.push_back({dest + first, int64_t(valid * sizeof(float)), chunk, expected[chunk], object_index});
+    }
     covered += valid;
   }
   hsize_t total = 1;
@@ -92,6 +97,7 @@ bool RawChunkReads::add(hid_t dataset, float* dest, const Where& w) {
         reinterpret_cast<char*>(last->dest) + last->bytes == reinterpret_cast<char*>(r.dest) &&
         last->bytes + r.bytes <= kLongestRead) {
       last->bytes += r.bytes;
+      last->checks.insert(last->checks.end(), r.checks.begin(), r.checks.end());
       continue;
     }
     queue_.push_back(r);
@@ -140,21 +146,44 @@ int64_t RawChunkReads::read_one(const Read& r, std::unique_ptr<char, void (*)(vo
   return got;
 }
 
+std::string RawChunkReads::verify(const Read& r) const {
+  for (const Check& c : r.checks) {
+    if (xxh3_64(c.dest, size_t(c.bytes)) == c.expected) continue;
+    std::string object;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      object = objects_[c.object];
+    }
+    try {
+      verify_chunk(c.dest, size_t(c.bytes), c.expected, path_, object, c.chunk);
+    } catch (const Error& e) {
+      return e.what();
+    }
+  }
+  return "";
+}
+
 void RawChunkReads::work() {
   std::unique_ptr<char, void (*)(void*)> bounce(nullptr, std::free);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] { return closing_ || failed_ || !queue_.empty(); });
     if (failed_ || queue_.empty()) return;  // closing with nothing left, or a read failed
-    const Read r = queue_.front();
+    const Read r = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
     const int64_t got = read_one(r, bounce);
+    const std::string damaged = got == r.bytes ? verify(r) : "";  // while the chunks are in cache
     lock.lock();
     if (got < r.bytes && !failed_) {
       failed_ = true;
       error_ = cat(path_, ": ", objects_[r.object], ": cannot read ", r.bytes, " bytes at byte ", r.file_offset,
                    " (truncated or damaged file?)");
+      wake_.notify_all();
+    }
+    if (!damaged.empty() && !failed_) {
+      failed_ = true;
+      error_ = damaged;
       wake_.notify_all();
     }
     done_ += got;

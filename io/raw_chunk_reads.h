@@ -35,24 +35,36 @@ class RawChunkReads {
   // Queues the reads of `dataset` (already checked to have the destination's shape) into `dest`,
   // which must stay allocated until finish() or stop() returns. Returns false, queueing nothing,
   // when the dataset is not stored so that it can be read raw; the caller then reads it through HDF5.
-  bool add(hid_t dataset, float* dest, const Where& w);
+  // With `expected` (one XXH3-64 per chunk, row-major order: chunk_checksums.h), each chunk is
+  // verified by the thread that read it, as soon as it lands; finish() throws on a mismatch.
+  bool add(hid_t dataset, float* dest, const Where& w, const uint64_t* expected = nullptr);
 
   // Bytes queued so far.
   int64_t bytes() const;
 
   // Waits for every queued read, calling progress(bytes done, bytes queued) now and then. Throws
-  // naming the file, the dataset and the offset of a chunk that could not be read.
+  // naming the file, the dataset and the offset of a chunk that could not be read, or the chunk
+  // and both hashes of one whose checksum does not match.
   void finish(const std::function<void(int64_t, int64_t)>& progress = nullptr);
 
   // Abandons the queued reads and waits for the threads (for error paths).
   void stop();
 
  private:
+  struct Check {  // one chunk to verify once its read has landed
+    const float* dest;
+    int64_t bytes, chunk;
+    uint64_t expected;
+    size_t object;
+  };
   struct Read {
     int64_t file_offset, bytes;
     float* dest;
-    size_t object;  // index into objects_
+    size_t object;              // index into objects_
+    std::vector<Check> checks;  // the chunks it covers, when they have checksums
   };
+  // The first failing check's message, or "".
+  std::string verify(const Read& r) const;
   void work();
   // Reads one planned read; returns the bytes placed (fewer: the file ended early).
   int64_t read_one(const Read& r, std::unique_ptr<char, void (*)(void*)>& bounce) const;

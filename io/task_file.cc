@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "data/task_hash.h"
+#include "io/file_digest.h"
 #include "io/hdf5_values.h"
 #include "util/publish_file.h"
 
@@ -66,6 +67,14 @@ void read_rows(hid_t ds, hid_t mem_type, int64_t n, int64_t row_bytes, int64_t r
   }
 }
 
+// The images and labels: their every byte is covered by the content hash instead of /digest.
+bool is_array_dataset(const std::string& path) {
+  for (const char* split : kSplitNames)
+    for (const char* array : {"images", "labels"})
+      if (path == cat("/", split, "/", array)) return true;
+  return false;
+}
+
 Handle open_task(const std::string& path) {
   h5::quiet_errors();
   MUNET_CHECK(::access(path.c_str(), R_OK) == 0, path, ": cannot read task file (missing or not readable)");
@@ -92,8 +101,15 @@ TaskFileInfo read_info(hid_t file, const std::string& path) {
               "')");
   TaskFileInfo info;
   info.format_version = h5::read_int_attr(file, "format_version", root);
-  MUNET_CHECK(info.format_version == kTaskFileVersion, path, ": task file format version ", info.format_version,
-              ", this munet reads version ", kTaskFileVersion);
+  MUNET_CHECK(info.format_version >= kOldestTaskFileVersion && info.format_version <= kTaskFileVersion, path,
+              ": task file format version ", info.format_version, ", this munet reads versions ", kOldestTaskFileVersion,
+              " to ", kTaskFileVersion);
+  if (info.format_version >= kDigestedTaskFileVersion)
+    h5::verify_digest_table(file, is_array_dataset, root);
+  else
+    std::fprintf(stderr, "warning: %s: task file format version %lld has no /digest (it came with version %d): its "
+                 "class names and source are read unverified (its content hash still covers the data)\n",
+                 path.c_str(), (long long)info.format_version, kDigestedTaskFileVersion);
   TaskData& h = info.header;
   h.name = h5::read_string_attr(file, "name", root);
   const int64_t classes = h5::read_int_attr(file, "num_classes", root);
@@ -139,9 +155,10 @@ std::string write_task_file(const std::string& path, const TaskData& header, con
   const std::string tmp = temporary_name(path);
   try {
     {
-      Handle file = check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, tmp,
-                          "cannot create file");
       const Where root{tmp, "/"};
+      Handle fapl = check(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, tmp, "cannot make a property list");
+      h5::use_checksummed_format(fapl, root);
+      Handle file = check(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose, tmp, "cannot create file");
       h5::write_attr(file, "format", std::string(kFormat), root);
       h5::write_attr(file, "format_version", int64_t(kTaskFileVersion), root);
       h5::write_attr(file, "name", header.name, root);
@@ -160,7 +177,8 @@ std::string write_task_file(const std::string& path, const TaskData& header, con
         write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, sizeof(int32_t), {hsize_t(v.size())}, v.labels(),
                       w);
       }
-      h5::write_attr(file, "content_hash", hash, root);  // last: a file with it is complete
+      h5::write_attr(file, "content_hash", hash, root);
+      h5::write_digest_table(file, is_array_dataset, root);  // over every attribute
       check(H5Fflush(file, H5F_SCOPE_GLOBAL), tmp, "cannot flush (disk full?)");
     }
     publish_file(tmp, path);

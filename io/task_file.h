@@ -12,7 +12,12 @@
 
 namespace munet {
 
-constexpr int kTaskFileVersion = 1;
+// The content hash covers every byte of the images and labels; from kDigestedTaskFileVersion on,
+// /digest (io/file_digest.h) covers every attribute too (class names, source, the hash itself).
+// Older files still load, with a warning.
+constexpr int kDigestedTaskFileVersion = 2;
+constexpr int kTaskFileVersion = kDigestedTaskFileVersion;
+constexpr int kOldestTaskFileVersion = 1;
 
 // Writes header (name, num_classes, class_names, source) and the three splits to `path`: a file
 // `path` either does not change or is the complete new task. Checks the task first

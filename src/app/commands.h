@@ -11,5 +11,6 @@ int export_command(int argc, char** argv);
 int predict_command(int argc, char** argv);
 int task_command(int argc, char** argv);
 int import_command(int argc, char** argv);
+int verify_command(int argc, char** argv);
 
 }  // namespace munet::app

@@ -22,6 +22,7 @@ void usage(std::ostream& out) {
       << "  predict run a model file on a dataset split and print its accuracy\n"
       << "  task    make a task file from your own data (task pack) or show one (task info)\n"
       << "  import  write a model file from a pretrained ViT checkpoint (vit_jax .npz, timm .safetensors)\n"
+      << "  verify  check checkpoints, model files and task files against their checksums, every byte\n"
       << "  info    show how this munet was built and where it finds data\n";
 }
 
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     if (command == "evolve") return munet::app::evolve_command(argc - 1, argv + 1);
     if (command == "info") return munet::app::info_command(argc - 1, argv + 1);
     if (command == "inspect") return munet::app::inspect_command(argc - 1, argv + 1);
+    if (command == "verify") return munet::app::verify_command(argc - 1, argv + 1);
     if (command == "export") return munet::app::export_command(argc - 1, argv + 1);
     if (command == "predict") return munet::app::predict_command(argc - 1, argv + 1);
     if (command == "task") return munet::app::task_command(argc - 1, argv + 1);

@@ -4,7 +4,8 @@
 // sequential write (as dd would, fdatasync) and read of the same number of bytes. Page-cache copies of
 // both files are dropped (posix_fadvise) before each read, and both writes include the sync to
 // disk, so both sides pay for the disk. The checkpoint is read in a fresh process, as a resumed run
-// reads it. Prints MB/s and munet's share of raw.
+// reads it. Prints MB/s and munet's share of raw, and what the chunk checksums cost: each round
+// writes and reads the checkpoint with checksums on and off (io/chunk_checksums.h), alternating.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <iostream>
 
 #include "io/checkpoint.h"
+#include "io/chunk_checksums.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "nn/vit_config.h"
 #include "util/rng.h"
@@ -70,9 +72,9 @@ double raw_read(const std::string& path, std::vector<char>& block) {
 // Reads the checkpoint in a new process (this program with --read-only), as a resumed run reads
 // it: into memory the process has never touched (a second read in one process reuses freed,
 // already-mapped pages and looks faster than any real resume). Returns its MB/s.
-double read_in_fresh_process(const std::string& path) {
+double read_in_fresh_process(const std::string& path, bool checksums) {
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  const std::string command = "'" + self + "' --read-only '" + path + "'";
+  const std::string command = "'" + self + "' --read-only '" + path + "'" + (checksums ? "" : " --no-checksums");
   FILE* p = ::popen(command.c_str(), "r");
   MUNET_CHECK(p != nullptr, "cannot run ", command);
   char line[256] = {0};
@@ -93,6 +95,7 @@ int main(int argc, char** argv) {
       "dir", po::value<std::string>()->default_value("bench_checkpoint_io.tmp"), "folder on the disk to measure")(
       "threads", po::value<int>()->default_value(2), "threads for initialising the pool")(
       "keep", po::bool_switch(), "keep the checkpoint file (DIR/pool.h5)")(
+      "no-checksums", po::bool_switch(), "with --read-only: read without verifying the chunk checksums")(
       "rounds", po::value<int>()->default_value(3), "measurement rounds (the best of each figure is reported)")(
       "read-only", po::value<std::string>(), "only read this checkpoint (e.g. one kept with --keep) and print MB/s, "
       "with its page cache dropped first (for profiling the reader)");
@@ -106,6 +109,7 @@ int main(int argc, char** argv) {
   try {
     if (vm.count("read-only")) {
       const std::string path = vm["read-only"].as<std::string>();
+      h5::set_chunk_checksums(!vm["no-checksums"].as<bool>());
       drop_cache(path);
       CpuBackend be(1);
       const auto t0 = std::chrono::steady_clock::now();
@@ -145,25 +149,41 @@ int main(int argc, char** argv) {
       const uint64_t v = rng.next_u64();
       std::memcpy(buffer.data() + i, &v, 8);
     }
-    double best_raw_write = 0, best_raw_read = 0, write = 0, read = 0, file_bytes = 0;
+    double best_raw_write = 0, best_raw_read = 0, write = 0, read = 0, file_bytes = 0, plain_write = 0, plain_read = 0;
+    std::vector<double> on_w, on_r, off_w, off_r;  // every round's figures, for the ranges
     for (int round = 0; round < vm["rounds"].as<int>(); ++round) {
       const double rw = raw_bytes / 1e6 / raw_write(raw, blocks, buffer);
       drop_cache(raw);
       const double rr = raw_bytes / 1e6 / raw_read(raw, buffer);
       std::filesystem::remove(raw);
-      t0 = std::chrono::steady_clock::now();
-      write_checkpoint(ckpt, evo, {});
-      const double mw = bytes / 1e6 / seconds_since(t0);
-      file_bytes = double(std::filesystem::file_size(ckpt));
-      drop_cache(ckpt);
-      const double mr = read_in_fresh_process(ckpt);
-      std::printf("round %d: raw write %.0f, raw read %.0f, munet write %.0f, munet read %.0f MB/s\n", round + 1, rw,
-                  rr, mw, mr);
+      double mw[2], mr[2];  // [checksums off, on], in an order that alternates between rounds
+      for (int k = 0; k < 2; ++k) {
+        const bool on = (k + round) % 2 == 1;
+        h5::set_chunk_checksums(on);
+        t0 = std::chrono::steady_clock::now();
+        write_checkpoint(ckpt, evo, {});
+        mw[on] = bytes / 1e6 / seconds_since(t0);
+        file_bytes = double(std::filesystem::file_size(ckpt));
+        drop_cache(ckpt);
+        mr[on] = read_in_fresh_process(ckpt, on);
+        if (!vm["keep"].as<bool>() || !on) std::filesystem::remove(ckpt);
+      }
+      h5::set_chunk_checksums(true);
+      std::printf("round %d: raw write %.0f, raw read %.0f; munet write %.0f, read %.0f MB/s with checksums, "
+                  "%.0f and %.0f without\n", round + 1, rw, rr, mw[1], mr[1], mw[0], mr[0]);
       std::fflush(stdout);
       best_raw_write = std::max(best_raw_write, rw), best_raw_read = std::max(best_raw_read, rr);
-      write = std::max(write, mw), read = std::max(read, mr);
-      if (!vm["keep"].as<bool>()) std::filesystem::remove(ckpt);
+      write = std::max(write, mw[1]), read = std::max(read, mr[1]);
+      plain_write = std::max(plain_write, mw[0]), plain_read = std::max(plain_read, mr[0]);
+      on_w.push_back(mw[1]), on_r.push_back(mr[1]), off_w.push_back(mw[0]), off_r.push_back(mr[0]);
     }
+    auto range = [](const std::vector<double>& v) {
+      return cat(int(*std::min_element(v.begin(), v.end())), "-", int(*std::max_element(v.begin(), v.end())));
+    };
+    std::printf("ranges over rounds (MB/s): write %s with checksums, %s without; read %s with, %s without\n",
+                range(on_w).c_str(), range(off_w).c_str(), range(on_r).c_str(), range(off_r).c_str());
+    std::printf("checksums_write_cost %.1f%%\nchecksums_read_cost %.1f%%\n", 100 * (1 - write / plain_write),
+                100 * (1 - read / plain_read));
     std::printf("checkpoint file: %.2f GB (%.3f%% beyond the parameters)\n", file_bytes / 1e9,
                 100 * (file_bytes / bytes - 1));
     std::printf("raw_write_MBps %.0f\nraw_read_MBps %.0f\n", best_raw_write, best_raw_read);

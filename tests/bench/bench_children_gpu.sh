@@ -53,7 +53,7 @@ for k in $at_once; do
     first=$ckpt
   elif command -v h5diff >/dev/null; then
     # Timings differ by nature; everything else must be identical.
-    if h5diff -q --exclude-path /run_info --exclude-path /models/train_seconds "$first" "$ckpt" >/dev/null 2>&1; then
+    if h5diff -q --exclude-path /run_info --exclude-path /models/train_seconds --exclude-path /digest "$first" "$ckpt" >/dev/null 2>&1; then
       echo "  final checkpoint identical to the first setting's (h5diff)"
     else
       echo "  final checkpoint DIFFERS from the first setting's (h5diff $first $ckpt)"; exit 1

@@ -19,7 +19,7 @@ def main(path, report_path):
 
     with h5py.File(path, "r") as f:
         expect(f.attrs["format"] == "munet-checkpoint", "format attribute")
-        expect(int(f.attrs["format_version"]) == report["format_version"] == 3, "format_version")
+        expect(int(f.attrs["format_version"]) == report["format_version"] == 4, "format_version")
         expect(int(f.attrs["complete"]) == 1, "complete marker")
         for group in ["config", "tasks", "progress", "models", "pool/index", "pool/components", "run_info"]:
             expect(group in f, "group /" + group)

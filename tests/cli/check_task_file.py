@@ -6,11 +6,15 @@ usage: check_task_file.py read FILE.h5 NAME CLASSES TRAIN VALIDATION TEST H W C
          writes a small 2-class task (8x8 grey) from NumPy arrays, with its content hash
 Needs Debian's python3-h5py, python3-numpy and python3-xxhash.
 """
+import os
 import sys
 
 import h5py
 import numpy as np
 import xxhash
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis"))
+import file_digest  # noqa: E402
 
 SPLITS = ("train", "validation", "test")
 
@@ -31,7 +35,11 @@ def read(path, name, classes, train, validation, test, height, width, channels):
     with h5py.File(path, "r") as f:
         attrs = f.attrs
         assert attrs["format"] == "munet-task", attrs["format"]
-        assert int(attrs["format_version"]) == 1
+        version = int(attrs["format_version"])
+        assert version in (1, 2), version
+        if version >= 2:  # /digest over every attribute (io/file_digest.h); the arrays have the content hash
+            arrays = {f"/{s}/{a}" for s in SPLITS for a in ("images", "labels")}
+            file_digest.verify(f, path, lambda p: p in arrays)
         assert attrs["name"] == name, attrs["name"]
         assert int(attrs["num_classes"]) == int(classes)
         assert len(attrs["class_names"]) == int(classes)

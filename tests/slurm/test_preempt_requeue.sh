@@ -125,7 +125,7 @@ preempt_once() {
 
   # Same end as a run that never stopped.
   diff <(sed -n '/^final:/,$p' straight.log | tail -n +2) "$run/results.txt" || fail "results.txt differs from the straight run's table"
-  h5diff -q --exclude-path /run_info --exclude-path /models/train_seconds "straight/$last" "$run/$last" ||
+  h5diff -q --exclude-path /run_info --exclude-path /models/train_seconds --exclude-path /digest "straight/$last" "$run/$last" ||
     fail "the requeued job's final checkpoint differs from the straight run's"
   echo "$launcher, signal at $when: final checkpoint identical to the straight run's (h5diff)"
 }

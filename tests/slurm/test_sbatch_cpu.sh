@@ -68,7 +68,7 @@ print("results.json:", r["generations_done"], "of", r["total_generations"], "gen
 EOF
   # munet's results do not depend on the rank count: the job equals the one-process run.
   diff <(sed -n '/^final:/,$p' straight.log | tail -n +2) "$run/results.txt" || fail "results.txt differs from the straight run's table"
-  h5diff -q --exclude-path /run_info --exclude-path /models/train_seconds "straight/$last" "$run/$last" ||
+  h5diff -q --exclude-path /run_info --exclude-path /models/train_seconds --exclude-path /digest "straight/$last" "$run/$last" ||
     fail "the job's final checkpoint differs from the straight run's"
   echo "job $job ($launcher, $ranks rank(s)): same table and final checkpoint (h5diff) as the straight run"
 done

@@ -9,11 +9,15 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "data/task_checks.h"
 #include "evo/evolution.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_dir.h"
+#include "io/checkpoint_layout.h"
+#include "io/file_digest.h"
 #include "io/model_file.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "support/data_root.h"
@@ -113,13 +117,27 @@ TEST(Checkpoint, NewestCompleteCheckpointAndPruning) {
   EXPECT_EQ(newest_checkpoint(test::TempDir().path(), nullptr), "");
 }
 
-// Edits a written checkpoint with the HDF5 API.
+// Edits a written checkpoint with the HDF5 API, as a writer could have written it: the /digest
+// is rewritten, so that the reader's other checks are what meets the edit.
 template <class Edit>
 void edit(const std::string& path, Edit edit) {
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(f, 0);
   edit(f);
+  H5Ldelete(f, "/digest", H5P_DEFAULT);
+  h5::write_digest_table(f, is_parameter_dataset, {path, "/"});
   H5Fclose(f);
+}
+
+// Flips one bit of the byte at `offset` in `path`.
+void flip_byte(const std::string& path, long offset) {
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  ASSERT_NE(f, nullptr);
+  std::fseek(f, offset, SEEK_SET);
+  const int c = std::fgetc(f);
+  std::fseek(f, offset, SEEK_SET);
+  std::fputc(c ^ 0x10, f);
+  std::fclose(f);
 }
 
 TEST(Checkpoint, BadFilesGiveClearErrors) {
@@ -203,6 +221,77 @@ TEST(Checkpoint, BadFilesGiveClearErrors) {
   std::swap(swapped[0], swapped[1]);
   EXPECT_ERROR(Evolution(be, be.pool(), std::move(ck.state), std::move(ck.pool), std::move(swapped), nullptr),
                "task 0 is cmaterdb_devanagari", "data loaded now is cmaterdb_bangla");
+}
+
+// Flips the byte `at` bytes into chunk 0 of dataset `object`.
+void flip_chunk_byte(const std::string& path, const std::string& object, hsize_t at) {
+  haddr_t addr = HADDR_UNDEF;
+  {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const hid_t ds = H5Dopen2(f, object.c_str(), H5P_DEFAULT);
+    const hid_t space = H5Dget_space(ds);
+    hsize_t offset[8] = {}, stored = 0;
+    unsigned mask = 0;
+    ASSERT_GE(H5Dget_chunk_info(ds, space, 0, offset, &mask, &addr, &stored), 0) << object;
+    ASSERT_LT(at, stored);
+    H5Sclose(space);
+    H5Dclose(ds);
+    H5Fclose(f);
+  }
+  flip_byte(path, long(addr + at));
+}
+
+// The byte offset in `path` of the first occurrence of `text` (-1: none).
+long find_text(const std::string& path, const std::string& text) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = all.find(text);
+  return at == std::string::npos ? -1 : long(at);
+}
+
+// A flipped byte anywhere is found when it is read, and the error names the file, what was
+// damaged and both hashes: a parameter chunk, a momentum chunk, a table value, a string attribute.
+TEST(Checkpoint, DamagedBytesAreNamed) {
+  MUNET_REQUIRE_DATA_ROOT(root);
+  test::TempDir dir;
+  CpuBackend be(1);
+  Evolution evo(be, be.pool(), test::tiny_evolution_config(), test::two_character_tasks(root), nullptr);
+  evo.step();
+  const std::string good = dir.file("good.h5");
+  RunInfo run;
+  run.command_line = "munet evolve --output marked-for-a-flip";
+  write_checkpoint(good, evo, run);
+  ComponentId moving = -1;
+  for (const auto& [id, e] : evo.pool().entries())
+    if (e.component->has_optimizer_state() && e.component->kind() == ComponentKind::Head) moving = id;
+  ASSERT_GE(moving, 0) << "no trained head in the pool";
+  const std::string group = cat("/pool/components/", std::string(8 - std::to_string(moving).size(), '0'), moving);
+  for (const char* part : {"values", "velocity"}) {
+    const std::string damaged = dir.file(cat(part, ".h5")), kernel = group + "/" + part + "/kernel";
+    std::filesystem::copy_file(good, damaged);
+    flip_chunk_byte(damaged, kernel, 5);
+    EXPECT_ERROR(read_checkpoint(damaged, be), cat(part, ".h5"), kernel + " chunk 0 is damaged",
+                 "hash to XXH3-64 ", "the file's checksum is ");
+  }
+  const std::string table = dir.file("table.h5");
+  std::filesystem::copy_file(good, table);
+  {
+    const hid_t f = H5Fopen(table.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const hid_t ds = H5Dopen2(f, "/models/quality", H5P_DEFAULT);
+    const haddr_t at = H5Dget_offset(ds);
+    H5Dclose(ds);
+    H5Fclose(f);
+    ASSERT_NE(at, HADDR_UNDEF);
+    flip_byte(table, long(at) + 3);
+  }
+  EXPECT_ERROR(read_checkpoint_info(table), "table.h5", "/models/quality is damaged", "/digest says ");
+  const std::string text = dir.file("text.h5");
+  std::filesystem::copy_file(good, text);
+  const long marked = find_text(text, "marked-for-a-flip");
+  ASSERT_GE(marked, 0);
+  flip_byte(text, marked);
+  EXPECT_ERROR(read_checkpoint_info(text), "text.h5", "/run_info is damaged", "/digest says ");
+  read_checkpoint(good, be);  // the undamaged file reads
 }
 
 // Checkpoints record each task's source, content hash and task file; a resumed run must see the

@@ -127,6 +127,66 @@ TEST(TaskFileErrors, TruncatedFile) {
   EXPECT_ERROR(read_task_file(path), path, "truncated or damaged");
 }
 
+// Flips one bit of the byte `at` bytes into dataset `object`'s first chunk (or contiguous storage).
+void flip_stored_byte(const std::string& path, const char* object, hsize_t at) {
+  haddr_t addr = HADDR_UNDEF;
+  {
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const hid_t ds = H5Dopen2(f, object, H5P_DEFAULT);
+    addr = H5Dget_offset(ds);
+    if (addr == HADDR_UNDEF) {
+      const hid_t space = H5Dget_space(ds);
+      hsize_t offset[4] = {}, stored = 0;
+      unsigned mask = 0;
+      H5Dget_chunk_info(ds, space, 0, offset, &mask, &addr, &stored);
+      H5Sclose(space);
+    }
+    H5Dclose(ds);
+    H5Fclose(f);
+  }
+  ASSERT_NE(addr, HADDR_UNDEF) << object;
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  ASSERT_NE(f, nullptr);
+  std::fseek(f, long(addr + at), SEEK_SET);
+  const int c = std::fgetc(f);
+  std::fseek(f, long(addr + at), SEEK_SET);
+  std::fputc(c ^ 0x10, f);
+  std::fclose(f);
+}
+
+// A flipped byte in the (compressed) images fails decompression or the content hash, naming the
+// file; in a string attribute, the /digest names the object and both hashes.
+TEST(TaskFileErrors, DamagedImagesAndAttributesAreNamed) {
+  TempDir dir;
+  const std::string path = dir.file("t.h5"), images = dir.file("images.h5");
+  TaskData task = generated_task();
+  task.class_names = {"alpha-class", "bravo-class", "charlie-class"};
+  write_task_file(path, task, splits_of(task));
+  std::filesystem::copy_file(path, images);
+  flip_stored_byte(images, "/train/images", 10);
+  EXPECT_ERROR(read_task_file(images), images, "damaged");
+  // The class names are a variable-length string attribute: find its bytes in the file.
+  std::string all;
+  {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    ASSERT_NE(f, nullptr);
+    for (int c; (c = std::fgetc(f)) != EOF;) all += char(c);
+    std::fclose(f);
+  }
+  const size_t at = all.find(task.class_names[1]);
+  ASSERT_NE(at, std::string::npos);
+  const std::string names = dir.file("names.h5");
+  std::filesystem::copy_file(path, names);
+  {
+    std::FILE* f = std::fopen(names.c_str(), "r+b");
+    std::fseek(f, long(at), SEEK_SET);
+    std::fputc(all[at] ^ 0x01, f);
+    std::fclose(f);
+  }
+  EXPECT_ERROR(read_task_file_info(names), names, ": / is damaged", "/digest says ");
+  read_task_file(path);  // the undamaged file reads
+}
+
 TEST(TaskFileErrors, NotHdf5AndHdf5ThatIsNotATask) {
   TempDir dir;
   const std::string text = dir.file("notes.h5");
