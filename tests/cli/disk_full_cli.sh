@@ -7,6 +7,7 @@
 # refuses a write that cannot fit before it starts.
 # usage: disk_full_cli.sh MUNET SHIM WORKDIR
 set -uo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/expect.sh"  # fail, expect
 munet=$1
 shim=$2
 work=$3
@@ -14,19 +15,8 @@ rm -rf "$work" && mkdir -p "$work" && cd "$work"
 run=(evolve --tasks cmaterdb_devanagari,cmaterdb_bangla --task-iterations 1 --children-per-task 2 --parallel-slots 1
      --validations 1 --steps-per-validation 4 --batch-size 16 --layers 1 --max-val-examples 100 --threads 1)
 train=(train --task cmaterdb_devanagari --steps 4 --validations 1 --batch-size 16 --layers 1 --threads 1)
-fail() { echo "FAILED: $*"; exit 1; }
 # expect RC PATTERN [VAR=VALUE...] -- munet args: runs munet (under the shim), asserts exit status and message.
-expect() {
-  local rc=$1 pattern=$2; shift 2
-  local envs=()
-  while [ "$1" != -- ]; do envs+=("$1"); shift; done
-  shift
-  env "${envs[@]}" LD_PRELOAD="$shim" "$munet" "$@" > out.log 2>&1
-  local got=$?
-  [ "$got" = "$rc" ] || fail "munet $*: exit $got, expected $rc: $(tail -5 out.log)"
-  grep -qE -- "$pattern" out.log || fail "munet $*: no '$pattern' in: $(tail -5 out.log)"
-  echo "ok (exit $got): munet $* -> $(grep -oE -- "$pattern.*" out.log | head -1)"
-}
+expect_env=(LD_PRELOAD="$shim")
 
 # The disk fills during the second checkpoint.
 expect 1 "no space left on device writing A/checkpoints/ckpt-000002.h5.partial .*removed the partial file.*previous checkpoint \(if any\) is intact" \

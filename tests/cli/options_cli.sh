@@ -4,20 +4,13 @@
 # before any work.
 # usage: options_cli.sh MUNET WORKDIR
 set -uo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/expect.sh"  # fail, expect
 munet=$1
 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 evolve=(evolve --tasks cmaterdb_bangla --task-iterations 1 --children-per-task 2 --parallel-slots 1 --validations 1
         --steps-per-validation 2 --batch-size 8 --max-val-examples 50 --threads 1)
-fail() { echo "FAILED: $*"; exit 1; }
-expect() {
-  local rc=$1 pattern=$2; shift 2
-  timeout 120 "$munet" "$@" > out.log 2>&1
-  local got=$?
-  [ "$got" = "$rc" ] || fail "munet $*: exit $got, expected $rc: $(tail -3 out.log)"
-  grep -qE -- "$pattern" out.log || fail "munet $*: no '$pattern' in: $(tail -3 out.log)"
-  echo "ok (exit $got): munet $* -> $(grep -oE -- "$pattern.*" out.log | head -1)"
-}
+expect_timeout=120
 
 # Ranges, before any work (a huge --threads once created threads until the machine ran out).
 expect 1 "--threads must be in \[0, [0-9]+\]" train --threads 100000

@@ -7,22 +7,14 @@
 # the files it guards byte-identical.
 # usage: ownership_cli.sh MUNET WORKDIR
 set -uo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/expect.sh"  # fail, expect
 unset SLURM_JOB_ID  # the Slurm cases below set it themselves
 munet=$1
 work=$2
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
 run=(evolve --tasks cmaterdb_devanagari,cmaterdb_bangla --children-per-task 2 --parallel-slots 1 --validations 1
      --steps-per-validation 4 --batch-size 16 --layers 1 --max-val-examples 100 --threads 1)
-fail() { echo "FAILED: $*"; exit 1; }
 # expect RC PATTERN CMD...: runs munet, asserts its exit status and that stdout+stderr match PATTERN.
-expect() {
-  local rc=$1 pattern=$2; shift 2
-  "$munet" "$@" > out.log 2>&1
-  local got=$?
-  [ "$got" = "$rc" ] || fail "munet $*: exit $got, expected $rc: $(cat out.log)"
-  grep -qE -- "$pattern" out.log || fail "munet $*: no '$pattern' in: $(cat out.log)"
-  echo "ok (exit $got): munet $* -> $(grep -E -- "$pattern" out.log | head -1)"
-}
 sums() { find "$@" -type f | sort | xargs md5sum; }
 
 "$munet" "${run[@]}" --task-iterations 2 --seed 1 --output A --max-generations 2 > a.log 2>&1 || fail "run A: $(cat a.log)"

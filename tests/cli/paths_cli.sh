@@ -5,6 +5,7 @@
 # are refused at once, each saying why, before any data is loaded or any training starts.
 # usage: paths_cli.sh MUNET SHIM WORKDIR
 set -uo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/expect.sh"  # fail, expect
 munet=$1
 shim=$2
 work=$3
@@ -12,16 +13,8 @@ rm -rf "$work" && mkdir -p "$work" && cd "$work"
 evolve=(evolve --tasks cmaterdb_bangla --task-iterations 1 --children-per-task 2 --parallel-slots 1 --validations 1
         --steps-per-validation 2 --batch-size 8 --max-val-examples 50 --threads 1 --layers 1)
 train=(train --task cmaterdb_bangla --steps 2 --validations 1 --batch-size 8 --layers 1 --threads 1)
-fail() { echo "FAILED: $*"; exit 1; }
-expect() {
-  local rc=$1 pattern=$2; shift 2
-  timeout 120 "$munet" "$@" > out.log 2>&1
-  local got=$?
-  [ "$got" = "$rc" ] || fail "munet $*: exit $got, expected $rc: $(tail -3 out.log)"
-  grep -qE -- "$pattern" out.log || fail "munet $*: no '$pattern' in: $(tail -3 out.log)"
-  grep -qE "^munet (evolve|train): (task |[0-9]+ tasks)|^step " out.log && fail "munet $*: it started working first: $(head -2 out.log)"
-  echo "ok (exit $got): munet $* -> $(grep -oE -- "$pattern.*" out.log | head -1)"
-}
+expect_timeout=120
+expect_no_work='^munet (evolve|train): (task |[0-9]+ tasks)|^step '  # refusals come before any work
 mkdir adir && echo x > afile
 "$munet" "${train[@]}" --save model.h5 > /dev/null 2>&1 || fail "cannot train a model for the tests"
 

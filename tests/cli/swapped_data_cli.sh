@@ -4,6 +4,7 @@
 # are (known content hashes, src/data/builtin_hashes.cc); the real folders load as before.
 # usage: swapped_data_cli.sh MUNET DATA WORKDIR (DATA: the real files, unless MUNET_DATA is set)
 set -uo pipefail
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/expect.sh"  # fail, expect
 munet=$1
 data=${MUNET_DATA:-$2}  # where the other tests find the real files
 work=$3
@@ -11,15 +12,6 @@ rm -rf "$work" && mkdir -p "$work/data/cmaterdb" && cd "$work"
 [ -d "$data/mnist" ] || { echo "no dataset directory found in $data"; exit 0; }
 fashion=$data/fashion_mnist
 [ -d "$fashion" ] || fashion=/usr/share/datasets/fashion-mnist  # Debian's dataset-fashion-mnist
-fail() { echo "FAILED: $*"; exit 1; }
-expect() {
-  local rc=$1 pattern=$2; shift 2
-  timeout 300 "$munet" "$@" > out.log 2>&1
-  local got=$?
-  [ "$got" = "$rc" ] || fail "munet $*: exit $got, expected $rc: $(tail -3 out.log)"
-  grep -qE -- "$pattern" out.log || fail "munet $*: no '$pattern' in: $(tail -3 out.log)"
-  echo "ok (exit $got): munet $* -> $(grep -oE -- "$pattern.*" out.log | head -1)"
-}
 ln -s "$data/cmaterdb/devanagari" data/cmaterdb/bangla
 ln -s "$data/cmaterdb/bangla" data/cmaterdb/devanagari
 quick=(--steps 1 --validations 1 --layers 1 --batch-size 2 --max-val-examples 2 --eval-batch-size 64 --threads 1)
