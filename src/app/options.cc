@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 
 #include "app/presets.h"
@@ -204,6 +205,9 @@ TrainConfig training_from(const po::variables_map& vm) {
   t.augmentation.brightness = vm["brightness"].as<double>();
   t.augmentation.contrast = vm["contrast"].as<double>();
   t.seed = vm["seed"].as<uint64_t>();
+  // A negative --seed parses as a huge unsigned value: refused, with the range evolve's table uses.
+  MUNET_CHECK(t.seed <= uint64_t(std::numeric_limits<int64_t>::max()), "--seed must be in [0, ",
+              std::numeric_limits<int64_t>::max(), "], got ", t.seed);
   t.log_every = vm["log-every"].as<int64_t>();
   t.validate();
   return t;

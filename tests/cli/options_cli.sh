@@ -15,6 +15,8 @@ expect_timeout=120
 # Ranges, before any work (a huge --threads once created threads until the machine ran out).
 expect 1 "--threads must be in \[0, [0-9]+\]" train --threads 100000
 expect 1 "--threads must be in \[0, [0-9]+\]" evolve --threads -1
+expect 1 "--seed must be in \[0, 9223372036854775807\], got 18446744073709551615" train --seed -1
+expect 1 "seed \(--seed\) must be in \[0, 9223372036854775807\]" "${evolve[@]}" --seed -1
 expect 0 "--threads arg \(=0\) +CPU threads, in \[0, [0-9]+\] \(0: all hardware" train --help
 expect 1 "--max-val-examples must be >= 0 \(0: all\), got -5" train --max-val-examples -5
 expect 0 "--max-val-examples arg \(=10000\) +validate on at most this many examples \(0:" train --help
