@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# jobs/character_benchmark.sh — the experiment behind docs/results.md: µ2Net evolution against the
+# paper's baselines (finetune, freeze:2, adapters:32) at equal compute, preset chars-ti3 on the five
+# character tasks from a random root, 8 of the preset's 64 children per task. Hours of CPU: it runs
+# in the background-friendly way, each run in its own --output folder, so that starting the script
+# again resumes every unfinished run from its newest checkpoint and skips the finished ones.
+#
+#   jobs/character_benchmark.sh [RUNS_DIR]        (default: out/character_benchmark)
+#
+# Settings (environment): MUNET_CHILDREN (8; 64 is the paper's budget), MUNET_LANES (2 runs at a
+# time), MUNET_RUN_THREADS (threads per run, 1), MUNET_RUNS (which runs, default all four:
+# "evolution finetune freeze2 adapters32"), MUNET_NICE (10: the runs yield to interactive work).
+# Each run folder gets time.log (one line per segment: wall, user and system seconds, exit status)
+# and DONE when its run has finished; analysis/compare_runs.py reads them for the report.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
+
+runs_dir=${1:-$MUNET_REPO/out/character_benchmark}
+children=${MUNET_CHILDREN:-8}
+lanes=${MUNET_LANES:-2}
+threads=${MUNET_RUN_THREADS:-1}
+niceness=${MUNET_NICE:-10}
+read -r -a runs <<<"${MUNET_RUNS:-evolution finetune freeze2 adapters32}"
+tasks=mnist,fashion_mnist,omniglot,cmaterdb_bangla,cmaterdb_devanagari
+
+baseline_of() {
+  case $1 in
+    evolution*) echo none ;;
+    finetune) echo finetune ;;
+    freeze2) echo freeze:2 ;;
+    adapters32) echo adapters:32 ;;
+    *) munet_die "unknown run '$1' (valid: evolution, finetune, freeze2, adapters32)" ;;
+  esac
+}
+for run in "${runs[@]}"; do baseline_of "$run" >/dev/null; done
+
+munet_setup_data
+[[ -x $MUNET_BUILD_DIR/munet ]] || munet_die "no $MUNET_BUILD_DIR/munet: build first (tests/run.sh or jobs/quickstart.sh)"
+mkdir -p "$runs_dir"
+
+# One run, resumed where it stopped; its command line goes to command.txt, as docs/results.md quotes it.
+one_run() {
+  local run=$1 dir="$runs_dir/$1"
+  if [[ -e $dir/DONE ]]; then
+    echo "$run: finished earlier ($dir)"
+    return 0
+  fi
+  mkdir -p "$dir"
+  local cmd=("$MUNET_BUILD_DIR/munet" evolve --preset chars-ti3 --tasks "$tasks" --children-per-task "$children"
+    --baseline "$(baseline_of "$run")" --threads "$threads" --seed 0 --output "$dir")
+  echo munet "${cmd[@]:1}" >"$dir/command.txt"
+  echo "$run: running (log: $dir/run.log)"
+  local status=0
+  /usr/bin/time -a -o "$dir/time.log" -f "%e %U %S %x" nice -n "$niceness" "${cmd[@]}" >>"$dir/run.log" 2>&1 || status=$?
+  if ((status == 0)); then
+    touch "$dir/DONE"
+    echo "$run: finished"
+  else
+    echo "$run: exit $status (see $dir/run.log); start the script again to resume"
+  fi
+  return "$status"
+}
+
+# The runs in $lanes lanes: lane k takes runs k, k+lanes, ...
+pids=()
+for ((lane = 0; lane < lanes; ++lane)); do
+  (
+    for ((i = lane; i < ${#runs[@]}; i += lanes)); do one_run "${runs[$i]}" || exit 1; done
+  ) &
+  pids+=($!)
+done
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+((failed == 0)) || munet_die "a run stopped early; start the script again to resume it"
+munet_step "all runs finished: python3 analysis/compare_runs.py ${runs[*]/#/$runs_dir/}"
