@@ -9,7 +9,9 @@
 #
 # Settings (environment): MUNET_CHILDREN (8; 64 is the paper's budget), MUNET_LANES (2 runs at a
 # time), MUNET_RUN_THREADS (threads per run, 1), MUNET_RUNS (which runs, default all four:
-# "evolution finetune freeze2 adapters32"), MUNET_NICE (10: the runs yield to interactive work).
+# "evolution finetune freeze2 adapters32"; also evolution_mu3, the evolution at µ = 0.3, the top
+# of µ2Net's range, which clones more of the random root's layers), MUNET_NICE (10: the runs yield
+# to interactive work).
 # Each run folder gets time.log (one line per segment: wall, user and system seconds, exit status)
 # and DONE when its run has finished; analysis/compare_runs.py reads them for the report.
 set -euo pipefail
@@ -25,11 +27,11 @@ tasks=mnist,fashion_mnist,omniglot,cmaterdb_bangla,cmaterdb_devanagari
 
 baseline_of() {
   case $1 in
-    evolution*) echo none ;;
+    evolution | evolution_mu3) echo none ;;
     finetune) echo finetune ;;
     freeze2) echo freeze:2 ;;
     adapters32) echo adapters:32 ;;
-    *) munet_die "unknown run '$1' (valid: evolution, finetune, freeze2, adapters32)" ;;
+    *) munet_die "unknown run '$1' (valid: evolution, evolution_mu3, finetune, freeze2, adapters32)" ;;
   esac
 }
 for run in "${runs[@]}"; do baseline_of "$run" >/dev/null; done
@@ -48,6 +50,7 @@ one_run() {
   mkdir -p "$dir"
   local cmd=("$MUNET_BUILD_DIR/munet" evolve --preset chars-ti3 --tasks "$tasks" --children-per-task "$children"
     --baseline "$(baseline_of "$run")" --threads "$threads" --seed 0 --output "$dir")
+  [[ $run == evolution_mu3 ]] && cmd+=(--mu 0.3)
   echo munet "${cmd[@]:1}" >"$dir/command.txt"
   echo "$run: running (log: $dir/run.log)"
   local status=0
