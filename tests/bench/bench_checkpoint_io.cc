@@ -201,7 +201,7 @@ int main(int argc, char** argv) {
         }
     }
     // The checksums' whole work when writing, alone: hashing every chunk of the pool on one core, as
-    // the writer's second thread does while the first writes (io/checkpoint_write.cc).
+    // the writer does, each dataset just before it writes it (io/checkpoint_write.cc).
     double hash_seconds = 1e30;
     for (int k = 0; k < 3; ++k) {
       const auto start = std::chrono::steady_clock::now();
@@ -275,8 +275,8 @@ int main(int argc, char** argv) {
         std::printf("checksums_%s_cost_%s %.3f\nchecksums_%s_cpu_share_%s %.3f\n", io ? "read" : "write", where[m],
                     best_cost, io ? "read" : "write", where[m], (least_on - least_off) / seconds_off);
       }
-    std::printf("  hashing alone is %s of the best disk write time without checksums: the cost were the writer's "
-                "second thread not overlapped with the write\n",
+    std::printf("  hashing alone is %s of the best disk write time without checksums: the most it can add, were "
+                "none of it overlapped with the disk's writeback\n",
                 percent(hash_seconds / (bytes / 1e6 / best(figures[0][0][0]))).c_str());
     if (!memory_dir.empty()) std::filesystem::remove(memory_dir);
     const double write = best(figures[0][0][1]), read = best(figures[0][1][1]);
