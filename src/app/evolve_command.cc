@@ -261,6 +261,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
     std::fflush(stdout);
   };
   auto read = [&](const std::string& path) {
+    ck.reset();  // one pool in memory at a time (a checkpoint another rank could not read is dropped)
     ck.emplace(read_checkpoint(path, backend, progress_printer("reading checkpoint"), Shard{comm.rank(), comm.size()}));
   };
   if (!resume.empty()) {
@@ -273,7 +274,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   }
   std::ostream* log = comm.rank() == 0 ? &std::cout : nullptr;
   std::unique_ptr<Evolution> evo;
-  if (ck) {
+  if (!resume.empty()) {  // every rank read it (ck holds it)
     run.root_file = ck->run.root_file;
     std::vector<TaskData> tasks =
         load_run_tasks(ck->state, output.empty() ? run_dir_of_checkpoint(resume) : output, data_option);
