@@ -37,14 +37,41 @@ std::string checkpoint_path(const std::string& output_dir, long long generations
   return (fs::path(folder(output_dir)) / name).string();
 }
 
-std::string newest_checkpoint(const std::string& output_dir, std::vector<std::string>* skipped) {
-  for (const auto& [gens, path] : listed(output_dir)) {
+std::string read_newest_checkpoint(const std::string& output_dir, Communicator& comm,
+                                   const std::function<void(const std::string&, const CheckpointInfo&)>& accept,
+                                   const std::function<void(const std::string&)>& read,
+                                   const std::function<void(const std::string& why)>& skipped) {
+  // One list for every rank (file systems may show them different views), '\0'-separated.
+  std::string names;
+  if (comm.rank() == 0)
+    for (const auto& [gens, path] : listed(output_dir)) names += path + '\0';
+  comm.broadcast(names, 0);
+  for (size_t at = 0, end; (end = names.find('\0', at)) != std::string::npos; at = end + 1) {
+    const std::string path = names.substr(at, end - at);
+    std::string why;
+    bool tables = false;
     try {
-      verify_checkpoint(path);
-      return path;
+      const CheckpointInfo info = read_checkpoint_info(path);
+      tables = true;
+      accept(path, info);  // outside the fallback: a refusal is not a damaged file
     } catch (const Error& e) {
-      if (skipped) skipped->push_back(e.what());
+      if (tables) throw;
+      why = e.what();
     }
+    if (why.empty()) {
+      try {
+        read(path);
+      } catch (const Error& e) {
+        why = e.what();
+      }
+    }
+    for (const std::string& error : comm.allgather(why))
+      if (!error.empty()) {
+        why = error;
+        break;
+      }
+    if (why.empty()) return path;
+    skipped(why);
   }
   return "";
 }

@@ -33,6 +33,22 @@ int64_t chunk_count(const std::vector<int64_t>& shape);
 int64_t chunk_count(const std::vector<ParamSpec>& layout);
 
 uint64_t xxh3_64(const void* data, size_t bytes);
+// XXH3-64 of bytes that arrive in pieces (the same hash as xxh3_64 over all of them): readers hash
+// each piece as it lands, while it is still in the cache, instead of a second pass over memory.
+class Xxh3Stream {
+ public:
+  Xxh3Stream();
+  ~Xxh3Stream();
+  Xxh3Stream(const Xxh3Stream&) = delete;
+  Xxh3Stream& operator=(const Xxh3Stream&) = delete;
+  void reset();
+  void add(const void* data, size_t bytes);
+  uint64_t digest() const;
+
+ private:
+  struct State;
+  State* state_;
+};
 std::string hex64(uint64_t h);  // 16 lowercase hex digits (Python: xxhash.xxh3_64_hexdigest)
 
 // Appends the hashes of one parameter's chunks (its values at `values`, row-major) to `out`.
@@ -45,8 +61,11 @@ void write_checksums(hid_t group, const std::string& name, const std::vector<uin
 // Reads it, requiring exactly `chunks` entries.
 std::vector<uint64_t> read_checksums(hid_t group, const std::string& name, int64_t chunks, const Where& w);
 
-// Throws unless chunk `chunk` of the dataset `object` (in `file`), `bytes` at `data`, hashes to
-// `expected`; the error names the file, the dataset, the chunk and both hashes.
+// The error for chunk `chunk` of the dataset `object` (in `file`) whose bytes hash to `got`, not
+// `expected`: it names the file, the dataset, the chunk and both hashes.
+std::string chunk_damage(const std::string& file, const std::string& object, int64_t chunk, uint64_t got,
+                         uint64_t expected);
+// Throws chunk_damage unless chunk `chunk` of `object`, `bytes` at `data`, hashes to `expected`.
 void verify_chunk(const void* data, size_t bytes, uint64_t expected, const std::string& file,
                   const std::string& object, int64_t chunk);
 

@@ -19,6 +19,9 @@ namespace {
 
 constexpr int64_t kLongestRead = int64_t(32) << 20;  // bytes in one pread at most
 constexpr int64_t kDirectAlign = 4096;                // O_DIRECT offsets, lengths and buffers
+// Bytes put in place, then hashed, at a time: a piece is hashed from the cache it was just written
+// to (a core's L2 holds several), so verifying costs no second pass over memory.
+constexpr int64_t kPiece = int64_t(256) << 10;
 
 // True when the file stores data at the addresses HDF5 reports (no user block before it).
 bool addresses_are_offsets(hid_t dataset) {
@@ -80,7 +83,7 @@ bool RawChunkReads::add(hid_t dataset, float* dest, const Where& w, const uint64
     planned.push_back({int64_t(addr), int64_t(valid * sizeof(float)), dest + first, object_index, {}});
     if (expected) {  // chunks are contiguous and chunk_elements apart in the row-major values
       const int64_t chunk = int64_t(first / chunk_elements);
-      planned.back().checks.push_back({dest + first, int64_t(valid * sizeof(float)), chunk, expected[chunk], object_index});
+      planned.back().checks.push_back({int64_t(valid * sizeof(float)), chunk, expected[chunk], object_index});
     }
     covered += valid;
   }
@@ -95,7 +98,7 @@ bool RawChunkReads::add(hid_t dataset, float* dest, const Where& w, const uint64
     Read* last = queue_.empty() ? nullptr : &queue_.back();
     if (last && last->file_offset + last->bytes == r.file_offset &&
         reinterpret_cast<char*>(last->dest) + last->bytes == reinterpret_cast<char*>(r.dest) &&
-        last->bytes + r.bytes <= kLongestRead) {
+        last->bytes + r.bytes <= kLongestRead && last->checks.empty() == r.checks.empty()) {
       last->bytes += r.bytes;
       last->checks.insert(last->checks.end(), r.checks.begin(), r.checks.end());
       continue;
@@ -122,7 +125,28 @@ int64_t RawChunkReads::bytes() const {
   return queued_;
 }
 
-int64_t RawChunkReads::read_one(const Read& r, std::unique_ptr<char, void (*)(void*)>& bounce) const {
+void RawChunkReads::Landing::landed(int64_t bytes) {
+  const char* at = reinterpret_cast<const char*>(r_.dest) + at_;
+  at_ += bytes;
+  while (bytes > 0 && check_ < r_.checks.size()) {
+    const Check& c = r_.checks[check_];
+    const int64_t n = std::min(bytes, c.bytes - in_check_);
+    hash_.add(at, size_t(n));
+    at += n, bytes -= n, in_check_ += n;
+    if (in_check_ < c.bytes) continue;
+    const uint64_t got = hash_.digest();
+    if (got != c.expected && damage_.empty()) {
+      std::lock_guard<std::mutex> lock(reads_.mutex_);
+      damage_ = chunk_damage(reads_.path_, reads_.objects_[c.object], c.chunk, got, c.expected);
+    }
+    hash_.reset();
+    in_check_ = 0;
+    ++check_;
+  }
+}
+
+int64_t RawChunkReads::read_one(const Read& r, std::unique_ptr<char, void (*)(void*)>& bounce,
+                                Landing& landing) const {
   char* to = reinterpret_cast<char*>(r.dest);
   if (direct_fd_ >= 0) {  // the covering aligned range into the bounce buffer, then into place
     const int64_t begin = r.file_offset / kDirectAlign * kDirectAlign;
@@ -134,33 +158,23 @@ int64_t RawChunkReads::read_one(const Read& r, std::unique_ptr<char, void (*)(vo
            (k = ::pread(direct_fd_, bounce.get() + have, size_t(end - begin - have), off_t(begin + have))) > 0)
       have += k;
     if (bounce && begin + have >= r.file_offset + r.bytes) {
-      std::memcpy(to, bounce.get() + (r.file_offset - begin), size_t(r.bytes));
+      for (int64_t done = 0; done < r.bytes; done += kPiece) {
+        const int64_t n = std::min(kPiece, r.bytes - done);
+        std::memcpy(to + done, bounce.get() + (r.file_offset - begin) + done, size_t(n));
+        landing.landed(n);
+      }
       return r.bytes;
     }
     // Direct I/O refused (a file system without it, another alignment): buffered reads below.
   }
   int64_t got = 0;
   ssize_t k = 1;
-  while (got < r.bytes && (k = ::pread(fd_, to + got, size_t(r.bytes - got), off_t(r.file_offset + got))) > 0)
+  while (got < r.bytes &&
+         (k = ::pread(fd_, to + got, size_t(std::min(kPiece, r.bytes - got)), off_t(r.file_offset + got))) > 0) {
     got += k;
-  return got;
-}
-
-std::string RawChunkReads::verify(const Read& r) const {
-  for (const Check& c : r.checks) {
-    if (xxh3_64(c.dest, size_t(c.bytes)) == c.expected) continue;
-    std::string object;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      object = objects_[c.object];
-    }
-    try {
-      verify_chunk(c.dest, size_t(c.bytes), c.expected, path_, object, c.chunk);
-    } catch (const Error& e) {
-      return e.what();
-    }
+    landing.landed(k);
   }
-  return "";
+  return got;
 }
 
 void RawChunkReads::work() {
@@ -172,8 +186,8 @@ void RawChunkReads::work() {
     const Read r = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    const int64_t got = read_one(r, bounce);
-    const std::string damaged = got == r.bytes ? verify(r) : "";  // while the chunks are in cache
+    Landing landing(*this, r);
+    const int64_t got = read_one(r, bounce, landing);
     lock.lock();
     if (got < r.bytes && !failed_) {
       failed_ = true;
@@ -181,9 +195,9 @@ void RawChunkReads::work() {
                    " (truncated or damaged file?)");
       wake_.notify_all();
     }
-    if (!damaged.empty() && !failed_) {
+    if (!landing.damage().empty() && !failed_) {
       failed_ = true;
-      error_ = damaged;
+      error_ = landing.damage();
       wake_.notify_all();
     }
     done_ += got;

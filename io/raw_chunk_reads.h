@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/chunk_checksums.h"
 #include "io/hdf5_values.h"
 
 namespace munet::h5 {
@@ -36,7 +37,8 @@ class RawChunkReads {
   // which must stay allocated until finish() or stop() returns. Returns false, queueing nothing,
   // when the dataset is not stored so that it can be read raw; the caller then reads it through HDF5.
   // With `expected` (one XXH3-64 per chunk, row-major order: chunk_checksums.h), each chunk is
-  // verified by the thread that read it, as soon as it lands; finish() throws on a mismatch.
+  // verified by the thread that reads it, in the same pass that puts it in place (each piece
+  // hashed as it lands, while the other threads' reads are in flight); finish() throws on a mismatch.
   bool add(hid_t dataset, float* dest, const Where& w, const uint64_t* expected = nullptr);
 
   // Bytes queued so far.
@@ -51,8 +53,7 @@ class RawChunkReads {
   void stop();
 
  private:
-  struct Check {  // one chunk to verify once its read has landed
-    const float* dest;
+  struct Check {  // one chunk to verify as its read lands
     int64_t bytes, chunk;
     uint64_t expected;
     size_t object;
@@ -61,13 +62,29 @@ class RawChunkReads {
     int64_t file_offset, bytes;
     float* dest;
     size_t object;              // index into objects_
-    std::vector<Check> checks;  // the chunks it covers, when they have checksums
+    std::vector<Check> checks;  // the chunks it covers in order, when they have checksums (else none)
   };
-  // The first failing check's message, or "".
-  std::string verify(const Read& r) const;
+  // Checks a read's chunks as its bytes land, piece by piece, each piece hashed while it is still
+  // in the cache (no second pass over the read's memory).
+  class Landing {
+   public:
+    Landing(const RawChunkReads& reads, const Read& r) : reads_(reads), r_(r) {}
+    // The next `bytes` of the read's destination have landed.
+    void landed(int64_t bytes);
+    const std::string& damage() const { return damage_; }  // the first mismatch, or ""
+
+   private:
+    const RawChunkReads& reads_;
+    const Read& r_;
+    size_t check_ = 0;     // the chunk being hashed
+    int64_t at_ = 0, in_check_ = 0;  // bytes landed in the read, in that chunk
+    Xxh3Stream hash_;
+    std::string damage_;
+  };
   void work();
-  // Reads one planned read; returns the bytes placed (fewer: the file ended early).
-  int64_t read_one(const Read& r, std::unique_ptr<char, void (*)(void*)>& bounce) const;
+  // Reads one planned read, verifying it as it lands; returns the bytes placed (fewer: the file
+  // ended early).
+  int64_t read_one(const Read& r, std::unique_ptr<char, void (*)(void*)>& bounce, Landing& landing) const;
 
   std::string path_;
   int fd_ = -1, direct_fd_ = -1;  // direct: O_DIRECT, past the page cache (see read_one)

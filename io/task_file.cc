@@ -1,13 +1,19 @@
 // Task files in HDF5: chunked, deflated uint8 images and int32 labels per split, attributes at
-// the root; reads go slab by slab into the final arrays.
+// the root; reads go slab by slab into the final arrays. The images are compressed here, chunk by
+// chunk (zlib: what HDF5's deflate filter stores, so any HDF5 reader decodes them), each stored
+// chunk hashed (XXH3-64, "images_xxh3") and written raw; a reader checks each stored chunk's
+// hash before it decodes it.
 #include "io/task_file.h"
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 #include "data/task_hash.h"
+#include "io/chunk_checksums.h"
 #include "io/file_digest.h"
 #include "io/hdf5_values.h"
 #include "util/publish_file.h"
@@ -27,9 +33,37 @@ int64_t rows_per_chunk(int64_t image_bytes, int64_t rows) {
   return std::max<int64_t>(1, std::min(rows, kChunkBytes / std::max<int64_t>(1, image_bytes)));
 }
 
-// A chunked, deflated dataset of `element_bytes`-byte elements, written whole from `data`.
+// Writes dataset `ds` (chunks of `rows` whole rows, deflate) chunk by chunk: each compressed here
+// as HDF5's deflate filter would, hashed as stored, and written raw; returns the chunks' hashes.
+std::vector<uint64_t> write_compressed_chunks(hid_t ds, const std::vector<hsize_t>& dims, int64_t row_bytes,
+                                              int64_t rows, const uint8_t* data, const std::string& file,
+                                              const std::string& what) {
+  const int64_t n = int64_t(dims[0]), chunk_bytes = rows * row_bytes;
+  std::vector<uint8_t> chunk(size_t(chunk_bytes), 0);  // a whole chunk: the last one is padded with 0
+  std::vector<uint8_t> stored(compressBound(uLong(chunk_bytes)));
+  std::vector<uint64_t> hashes;
+  hsize_t offset[H5S_MAX_RANK] = {};  // of a chunk: rows from offset[0], the rest 0
+  for (int64_t first = 0; first < n; first += rows) {
+    const int64_t valid = std::min(rows, n - first) * row_bytes;
+    std::copy(data + first * row_bytes, data + first * row_bytes + valid, chunk.begin());
+    std::fill(chunk.begin() + valid, chunk.end(), 0);
+    uLongf size = uLongf(stored.size());
+    MUNET_CHECK(compress2(stored.data(), &size, chunk.data(), uLong(chunk_bytes), kDeflateLevel) == Z_OK, file,
+                ": cannot compress ", what, " rows from ", first);
+    hashes.push_back(h5::xxh3_64(stored.data(), size));
+    offset[0] = hsize_t(first);
+    check(H5Dwrite_chunk(ds, H5P_DEFAULT, 0, offset, size, stored.data()), file,
+          cat("cannot write ", what, " rows from ", first));
+  }
+  return hashes;
+}
+
+// A chunked, deflated dataset of `element_bytes`-byte elements, written whole from `data`; with
+// `hashes`, compressed here with its stored chunks' hashes returned there (the file type must then
+// be the memory type).
 void write_dataset(hid_t group, const char* name, hid_t file_type, hid_t mem_type, size_t element_bytes,
-                   const std::vector<hsize_t>& dims, const void* data, const Where& w) {
+                   const std::vector<hsize_t>& dims, const void* data, const Where& w,
+                   std::vector<uint64_t>* hashes = nullptr) {
   const std::string what = cat(w.object, "/", name);
   Handle space = check(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose, w.file,
                        "cannot make a dataspace");
@@ -42,7 +76,13 @@ void write_dataset(hid_t group, const char* name, hid_t file_type, hid_t mem_typ
   check(H5Pset_deflate(plist, kDeflateLevel), w.file, cat("cannot compress ", what));
   Handle ds = check(H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, plist, H5P_DEFAULT), H5Dclose, w.file,
                     cat("cannot create dataset ", what));
-  check(H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), w.file, cat("cannot write ", what));
+  if (!hashes) {
+    check(H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), w.file, cat("cannot write ", what));
+    return;
+  }
+  MUNET_CHECK(H5Tequal(file_type, mem_type) > 0, w.file, ": ", what, " is stored in another byte order than memory's");
+  *hashes = write_compressed_chunks(ds, dims, row_bytes, int64_t(chunk[0]), static_cast<const uint8_t*>(data), w.file,
+                                    what);
 }
 
 // Reads rows [0, n) of a dataset whose leading dimension is n into `out`, `rows` at a time.
@@ -64,6 +104,51 @@ void read_rows(hid_t ds, hid_t mem_type, int64_t n, int64_t row_bytes, int64_t r
           cat("cannot read ", what, " rows ", begin, "-", begin + int64_t(count[0]) - 1,
               " (file truncated or damaged?)"));
     hash.bytes(dst, size_t(int64_t(count[0]) * row_bytes));
+  }
+}
+
+// Reads the rows of `group`'s images `ds` (n rows of `row_bytes`) into `out` stored chunk by stored
+// chunk (as write_compressed_chunks stores them), checking each chunk's bytes against
+// images_xxh3 before decoding it.
+void read_checked_chunks(hid_t group, hid_t ds, int64_t n, int64_t row_bytes, uint8_t* out, TaskHasher& hash,
+                         const std::string& path, const std::string& group_name) {
+  const std::string what = group_name + "/images";
+  Handle dcpl = check(H5Dget_create_plist(ds), H5Pclose, path, cat(what, " has no creation properties"));
+  unsigned flags = 0, config = 0;
+  size_t values = 0;
+  const bool deflated = H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_nfilters(dcpl) == 1 &&
+                        H5Pget_filter2(dcpl, 0, &flags, &values, nullptr, 0, nullptr, &config) == H5Z_FILTER_DEFLATE;
+  const int rank = H5Pget_chunk(dcpl, 0, nullptr);
+  std::vector<hsize_t> chunk(size_t(std::max(rank, 1)), 0);
+  if (rank > 0) H5Pget_chunk(dcpl, rank, chunk.data());
+  const std::vector<hsize_t> dims = h5::dims_of(ds, {path, what});
+  bool whole_rows = rank == int(dims.size());
+  for (size_t d = 1; whole_rows && d < dims.size(); ++d) whole_rows = chunk[d] == dims[d];
+  MUNET_CHECK(deflated && whole_rows, path, ": ", what, " is not stored as its checksums need (chunks of whole rows, "
+              "deflate only)");
+  const int64_t rows = int64_t(chunk[0]), chunk_bytes = rows * row_bytes;
+  const std::vector<uint64_t> expected =
+      h5::read_checksums(group, h5::checksum_dataset_name("images"), (n + rows - 1) / rows, {path, group_name});
+  std::vector<uint8_t> stored, decoded(static_cast<size_t>(chunk_bytes));
+  hsize_t offset[H5S_MAX_RANK] = {};  // of a chunk: rows from offset[0], the rest 0
+  for (int64_t first = 0, k = 0; first < n; first += rows, ++k) {
+    offset[0] = hsize_t(first);
+    const std::string rows_text = cat(what, " rows ", first, "-", std::min(n, first + rows) - 1);
+    hsize_t size = 0;
+    check(H5Dget_chunk_storage_size(ds, offset, &size), path, cat("cannot find ", rows_text));
+    stored.resize(size_t(size));
+    uint32_t mask = 0;
+    check(H5Dread_chunk(ds, H5P_DEFAULT, offset, &mask, stored.data()), path,
+          cat("cannot read ", rows_text, " (file truncated or damaged?)"));
+    const uint64_t got = h5::xxh3_64(stored.data(), stored.size());
+    if (got != expected[size_t(k)]) throw Error(h5::chunk_damage(path, what, k, got, expected[size_t(k)]));
+    uLongf length = uLongf(chunk_bytes);
+    MUNET_CHECK(mask == 0 && uncompress(decoded.data(), &length, stored.data(), uLong(size)) == Z_OK &&
+                    int64_t(length) == chunk_bytes,
+                path, ": cannot decode ", rows_text, " (its bytes match their checksum: written damaged?)");
+    const int64_t valid = (std::min(n, first + rows) - first) * row_bytes;
+    std::memcpy(out + first * row_bytes, decoded.data(), size_t(valid));
+    hash.bytes(out + first * row_bytes, size_t(valid));
   }
 }
 
@@ -171,9 +256,13 @@ std::string write_task_file(const std::string& path, const TaskData& header, con
         Handle g = check(H5Gcreate2(file, kSplitNames[s], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, tmp,
                          cat("cannot create group ", w.object));
         const ImageSet& set = *v.set;
+        std::vector<uint64_t> hashes;
         write_dataset(g, "images", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1,
                       {hsize_t(v.size()), hsize_t(set.height), hsize_t(set.width), hsize_t(set.channels)}, v.images(),
-                      w);
+                      w, &hashes);
+        const std::string sums = h5::checksum_dataset_name("images");
+        h5::create_checksum_dataset(g, sums, int64_t(hashes.size()), w);
+        h5::write_checksums(g, sums, hashes, H5P_DEFAULT, w);
         write_dataset(g, "labels", H5T_STD_I32LE, H5T_NATIVE_INT32, sizeof(int32_t), {hsize_t(v.size())}, v.labels(),
                       w);
       }
@@ -212,8 +301,12 @@ TaskData read_task_file(const std::string& path) {
     const std::string group = cat("/", kSplitNames[s]);
     Handle g = h5::open_group(file, group, {path, "/"});
     Handle images = h5::open_dataset(g, "images", {path, group});
-    read_rows(images, H5T_NATIVE_UINT8, set.size, set.image_bytes(), rows_per_chunk(set.image_bytes(), set.size),
-              set.pixels.data(), hash, path, group + "/images");
+    if (info.format_version >= kChunkChecksummedTaskFileVersion) {
+      read_checked_chunks(g, images, set.size, set.image_bytes(), set.pixels.data(), hash, path, group);
+    } else {
+      read_rows(images, H5T_NATIVE_UINT8, set.size, set.image_bytes(), rows_per_chunk(set.image_bytes(), set.size),
+                set.pixels.data(), hash, path, group + "/images");
+    }
     Handle labels = h5::open_dataset(g, "labels", {path, group});
     read_rows(labels, H5T_NATIVE_INT32, set.size, sizeof(int32_t), set.size,
               reinterpret_cast<uint8_t*>(set.labels.data()), hash, path, group + "/labels");

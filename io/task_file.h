@@ -13,10 +13,13 @@
 namespace munet {
 
 // The content hash covers every byte of the images and labels; from kDigestedTaskFileVersion on,
-// /digest (io/file_digest.h) covers every attribute too (class names, source, the hash itself).
+// /digest (io/file_digest.h) covers every attribute too (class names, source, the hash itself);
+// from kChunkChecksummedTaskFileVersion on, each stored (compressed) chunk of the images has an
+// XXH3-64 too, so that a damaged one is named with its chunk and both hashes before it is decoded.
 // Older files still load, with a warning.
 constexpr int kDigestedTaskFileVersion = 2;
-constexpr int kTaskFileVersion = kDigestedTaskFileVersion;
+constexpr int kChunkChecksummedTaskFileVersion = 3;
+constexpr int kTaskFileVersion = kChunkChecksummedTaskFileVersion;
 constexpr int kOldestTaskFileVersion = 1;
 
 // Writes header (name, num_classes, class_names, source) and the three splits to `path`: a file

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "app/commands.h"
@@ -244,37 +245,42 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
   for (int i = 0; i < argc; ++i) run.command_line += (i ? " " : "munet ") + std::string(argv[i]);
   run.root_file = vm["root"].as<std::string>();
 
-  // Where to continue from: --resume, else the newest complete checkpoint in --output.
+  // Where to continue from: --resume, else the newest checkpoint in --output that loads.
   std::string resume = vm["resume"].as<std::string>();
-  if (resume.empty() && !output.empty()) {
-    if (comm.rank() == 0) {  // one choice for every rank (file systems may show them different views)
-      std::vector<std::string> skipped;
-      resume = newest_checkpoint(output, &skipped);
-      for (const std::string& why : skipped) std::printf("skipping a checkpoint that does not load: %s\n", why.c_str());
-    }
-    comm.broadcast(resume, 0);
-  }
-  std::ostream* log = comm.rank() == 0 ? &std::cout : nullptr;
-  std::unique_ptr<Evolution> evo;
-  if (!resume.empty()) {
-    const CheckpointInfo info = read_checkpoint_info(resume);
+  std::optional<Checkpoint> ck;
+  auto accept = [&](const std::string& path, const CheckpointInfo& info) {
     const std::vector<std::string> diffs = mismatches(vm, cfg, names, info);
     if (!diffs.empty()) {
       std::string all_diffs;
       for (const auto& d : diffs) all_diffs += "\n  " + d;
-      fail(resume, ": the options do not match the run this checkpoint continues (leave them out to take the "
+      fail(path, ": the options do not match the run this checkpoint continues (leave them out to take the "
            "checkpoint's, or start a new run in another --output):", all_diffs);
     }
-    std::printf("resuming from %s: %lld of %lld generations done\n", resume.c_str(), (long long)info.generations_done,
+    std::printf("resuming from %s: %lld of %lld generations done\n", path.c_str(), (long long)info.generations_done,
                 (long long)info.total_generations);
     std::fflush(stdout);
-    Checkpoint ck = read_checkpoint(resume, backend, progress_printer("reading checkpoint"),
-                                    Shard{comm.rank(), comm.size()});
-    run.root_file = ck.run.root_file;
+  };
+  auto read = [&](const std::string& path) {
+    ck.reset();  // one pool in memory at a time (a checkpoint another rank could not read is dropped)
+    ck.emplace(read_checkpoint(path, backend, progress_printer("reading checkpoint"), Shard{comm.rank(), comm.size()}));
+  };
+  if (!resume.empty()) {
+    accept(resume, read_checkpoint_info(resume));
+    read(resume);
+  } else if (!output.empty()) {
+    resume = read_newest_checkpoint(output, comm, accept, read, [](const std::string& why) {
+      std::printf("skipping a checkpoint that does not load: %s; trying the previous one\n", why.c_str());
+    });
+  }
+  std::ostream* log = comm.rank() == 0 ? &std::cout : nullptr;
+  std::unique_ptr<Evolution> evo;
+  if (!resume.empty()) {  // every rank read it (ck holds it)
+    run.root_file = ck->run.root_file;
     std::vector<TaskData> tasks =
-        load_run_tasks(ck.state, output.empty() ? run_dir_of_checkpoint(resume) : output, data_option);
-    evo = std::make_unique<Evolution>(backend, backend.pool(), std::move(ck.state), std::move(ck.pool),
+        load_run_tasks(ck->state, output.empty() ? run_dir_of_checkpoint(resume) : output, data_option);
+    evo = std::make_unique<Evolution>(backend, backend.pool(), std::move(ck->state), std::move(ck->pool),
                                       std::move(tasks), log, &comm);
+    ck.reset();
   } else {
     std::vector<std::unique_ptr<Component>> pretrained;
     if (!run.root_file.empty()) {

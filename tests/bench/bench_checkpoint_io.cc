@@ -1,17 +1,25 @@
-// Checkpoint I/O against the disk's raw speed: builds a layer pool of at least --params float32
-// parameters (a root of ViT-B/16 encoder blocks, 7.1M parameters each), writes it as a munet
-// checkpoint and reads it back, and measures, in the same run on the same folder, a raw
-// sequential write (as dd would, fdatasync) and read of the same number of bytes. Page-cache copies of
-// both files are dropped (posix_fadvise) before each read, and both writes include the sync to
-// disk, so both sides pay for the disk. The checkpoint is read in a fresh process, as a resumed run
-// reads it. Prints MB/s and munet's share of raw, and what the chunk checksums cost: each round
-// writes and reads the checkpoint with checksums on and off (io/chunk_checksums.h), alternating.
+// Checkpoint I/O against the disk's raw speed, and what the chunk checksums cost: builds a layer
+// pool of at least --params float32 parameters (a root of ViT-B/16 encoder blocks, 7.1M parameters
+// each), writes it as a munet checkpoint and reads it back, and measures, in the same run on the
+// same folder, a raw sequential write (as dd would, fdatasync) and read of the same number of bytes.
+// Page-cache copies of both files are dropped (posix_fadvise) before each read, and both writes
+// include the sync to disk, so both sides pay for the disk. The checkpoint is read in a fresh
+// process, as a resumed run reads it. Prints MB/s and munet's share of raw.
+// Checksums (io/chunk_checksums.h): every round writes and reads the checkpoint with checksums on
+// and off, in an order that alternates between rounds, twice: on the disk (cold reads, O_DIRECT),
+// and in memory (--memory-dir, a tmpfs: no disk, so the figures show the checksums' CPU cost
+// without the disk's noise). Each is reported as best of the rounds, with every round's range,
+// and as the mean of the rounds' paired costs (on against off within one round). The second of a
+// pair is often slower than the first on this disk whichever it is; the order alternates, so that
+// this cancels in the mean over an even number of rounds (the effect is printed too).
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -30,6 +38,14 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// CPU seconds (user + system, every thread) this process has used: what the checksums add here
+// does not depend on the disk or on other processes' load, unlike the time they add.
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
 }
 
 // Writes back and evicts a file's cached pages, so that the next read comes from the disk.
@@ -71,8 +87,9 @@ double raw_read(const std::string& path, std::vector<char>& block) {
 
 // Reads the checkpoint in a new process (this program with --read-only), as a resumed run reads
 // it: into memory the process has never touched (a second read in one process reuses freed,
-// already-mapped pages and looks faster than any real resume). Returns its MB/s.
-double read_in_fresh_process(const std::string& path, bool checksums) {
+// already-mapped pages and looks faster than any real resume). Returns its MB/s; *cpu gets the
+// CPU seconds it used reading.
+double read_in_fresh_process(const std::string& path, bool checksums, double* cpu) {
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   const std::string command = "'" + self + "' --read-only '" + path + "'" + (checksums ? "" : " --no-checksums");
   FILE* p = ::popen(command.c_str(), "r");
@@ -80,7 +97,7 @@ double read_in_fresh_process(const std::string& path, bool checksums) {
   char line[256] = {0};
   double mbps = -1;
   while (std::fgets(line, sizeof line, p))
-    if (std::sscanf(line, "read %*f GB in %*f s: %lf MB/s", &mbps) == 1) break;
+    if (std::sscanf(line, "read %*f GB in %*f s: %lf MB/s, %lf CPU s", &mbps, cpu) == 2) break;
   const int status = ::pclose(p);
   MUNET_CHECK(status == 0 && mbps > 0, "reading ", path, " in a new process failed (", command, ")");
   return mbps;
@@ -96,7 +113,11 @@ int main(int argc, char** argv) {
       "threads", po::value<int>()->default_value(2), "threads for initialising the pool")(
       "keep", po::bool_switch(), "keep the checkpoint file (DIR/pool.h5)")(
       "no-checksums", po::bool_switch(), "with --read-only: read without verifying the chunk checksums")(
-      "rounds", po::value<int>()->default_value(3), "measurement rounds (the best of each figure is reported)")(
+      "memory-dir", po::value<std::string>()->default_value("/dev/shm/bench_checkpoint_io.tmp"),
+      "a folder in memory (tmpfs) for the checksums' cost without the disk (\"\": skip; needs room for the "
+      "checkpoint, and memory for it and the pool twice)")(
+      "rounds", po::value<int>()->default_value(4), "measurement rounds (the best of each figure is reported; even, so "
+      "that the checksums on/off order cancels)")(
       "read-only", po::value<std::string>(), "only read this checkpoint (e.g. one kept with --keep) and print MB/s, "
       "with its page cache dropped first (for profiling the reader)");
   po::variables_map vm;
@@ -113,10 +134,11 @@ int main(int argc, char** argv) {
       drop_cache(path);
       CpuBackend be(1);
       const auto t0 = std::chrono::steady_clock::now();
+      const double cpu0 = cpu_seconds();
       Checkpoint back = read_checkpoint(path, be);
-      const double s = seconds_since(t0);
+      const double s = seconds_since(t0), cpu = cpu_seconds() - cpu0;
       const double bytes = double(back.pool.total_params()) * 4;
-      std::printf("read %.2f GB in %.2f s: %.0f MB/s\n", bytes / 1e9, s, bytes / 1e6 / s);
+      std::printf("read %.2f GB in %.2f s: %.0f MB/s, %.2f CPU s\n", bytes / 1e9, s, bytes / 1e6 / s, cpu);
       return 0;
     }
     const std::string dir = vm["dir"].as<std::string>();
@@ -149,41 +171,115 @@ int main(int argc, char** argv) {
       const uint64_t v = rng.next_u64();
       std::memcpy(buffer.data() + i, &v, 8);
     }
-    double best_raw_write = 0, best_raw_read = 0, write = 0, read = 0, file_bytes = 0, plain_write = 0, plain_read = 0;
-    std::vector<double> on_w, on_r, off_w, off_r;  // every round's figures, for the ranges
+    const std::string memory_dir = vm["memory-dir"].as<std::string>();
+    if (!memory_dir.empty()) std::filesystem::create_directories(memory_dir);
+    const std::string memory_ckpt = memory_dir + "/pool.h5";
+    // MB/s and CPU seconds of a write and of a fresh process's read of `path`, checksums on or off.
+    auto write_and_read = [&](const std::string& path, bool on, double* write, double* read, double* write_cpu,
+                              double* read_cpu) {
+      h5::set_chunk_checksums(on);
+      const auto start = std::chrono::steady_clock::now();
+      const double cpu0 = cpu_seconds();
+      write_checkpoint(path, evo, {});
+      *write = bytes / 1e6 / seconds_since(start);
+      *write_cpu = cpu_seconds() - cpu0;
+      drop_cache(path);
+      *read = read_in_fresh_process(path, on, read_cpu);
+      h5::set_chunk_checksums(true);
+    };
+    double best_raw_write = 0, best_raw_read = 0, file_bytes = 0;
+    // [disk, memory][write, read][checksums off, on]: every round's MB/s, and CPU seconds
+    std::vector<double> figures[2][2][2], cpu[2][2][2];
+    const char* const where[2] = {"disk", "memory"};
+    {  // warm-up, not measured: the first write and read in a place are slower (fresh file-system and
+       // page-cache state), which would count against whichever side goes first
+      double ignored[4];
+      for (const std::string& path : {ckpt, memory_ckpt})
+        if (path != memory_ckpt || !memory_dir.empty()) {
+          write_and_read(path, true, &ignored[0], &ignored[1], &ignored[2], &ignored[3]);
+          std::filesystem::remove(path);
+        }
+    }
+    // The checksums' whole work when writing, alone: hashing every chunk of the pool on one core, as
+    // the writer does, each dataset just before it writes it (io/checkpoint_write.cc).
+    double hash_seconds = 1e30;
+    for (int k = 0; k < 3; ++k) {
+      const auto start = std::chrono::steady_clock::now();
+      std::vector<uint64_t> hashes;
+      for (const auto& [id, e] : evo.pool().entries())
+        for (const ParamSpec& p : e.component->layout())
+          h5::hash_param_chunks(p, e.component->values().data<float>() + p.offset, hashes);
+      hash_seconds = std::min(hash_seconds, seconds_since(start));
+    }
+    std::printf("hashing the pool's chunks alone (XXH3-64, one core, from memory): %.2f s, %.0f MB/s\n", hash_seconds,
+                bytes / 1e6 / hash_seconds);
     for (int round = 0; round < vm["rounds"].as<int>(); ++round) {
       const double rw = raw_bytes / 1e6 / raw_write(raw, blocks, buffer);
       drop_cache(raw);
       const double rr = raw_bytes / 1e6 / raw_read(raw, buffer);
       std::filesystem::remove(raw);
-      double mw[2], mr[2];  // [checksums off, on], in an order that alternates between rounds
-      for (int k = 0; k < 2; ++k) {
-        const bool on = (k + round) % 2 == 1;
-        h5::set_chunk_checksums(on);
-        t0 = std::chrono::steady_clock::now();
-        write_checkpoint(ckpt, evo, {});
-        mw[on] = bytes / 1e6 / seconds_since(t0);
-        file_bytes = double(std::filesystem::file_size(ckpt));
-        drop_cache(ckpt);
-        mr[on] = read_in_fresh_process(ckpt, on);
-        if (!vm["keep"].as<bool>() || !on) std::filesystem::remove(ckpt);
-      }
-      h5::set_chunk_checksums(true);
-      std::printf("round %d: raw write %.0f, raw read %.0f; munet write %.0f, read %.0f MB/s with checksums, "
-                  "%.0f and %.0f without\n", round + 1, rw, rr, mw[1], mr[1], mw[0], mr[0]);
-      std::fflush(stdout);
       best_raw_write = std::max(best_raw_write, rw), best_raw_read = std::max(best_raw_read, rr);
-      write = std::max(write, mw[1]), read = std::max(read, mr[1]);
-      plain_write = std::max(plain_write, mw[0]), plain_read = std::max(plain_read, mr[0]);
-      on_w.push_back(mw[1]), on_r.push_back(mr[1]), off_w.push_back(mw[0]), off_r.push_back(mr[0]);
+      std::printf("round %d: raw write %.0f, raw read %.0f MB/s\n", round + 1, rw, rr);
+      for (int m = 0; m < (memory_dir.empty() ? 1 : 2); ++m) {
+        const std::string& path = m == 0 ? ckpt : memory_ckpt;
+        double w[2], r[2], wc[2], rc[2];
+        for (int k = 0; k < 2; ++k) {  // off first in even rounds, on first in odd ones
+          const bool on = (k + round) % 2 == 1;
+          write_and_read(path, on, &w[on], &r[on], &wc[on], &rc[on]);
+          if (m == 0) file_bytes = double(std::filesystem::file_size(path));
+          if (!vm["keep"].as<bool>() || m == 1 || !on) std::filesystem::remove(path);
+        }
+        for (int on = 0; on < 2; ++on) {
+          figures[m][0][on].push_back(w[on]), figures[m][1][on].push_back(r[on]);
+          cpu[m][0][on].push_back(wc[on]), cpu[m][1][on].push_back(rc[on]);
+        }
+        std::printf("  %-6s: munet write %.0f, read %.0f MB/s with checksums; %.0f and %.0f without (%s first); "
+                    "CPU s: write %.2f with, %.2f without; read %.2f with, %.2f without\n", where[m], w[1], r[1], w[0],
+                    r[0], round % 2 == 0 ? "without" : "with", wc[1], wc[0], rc[1], rc[0]);
+      }
+      std::fflush(stdout);
     }
+    auto best = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); };
     auto range = [](const std::vector<double>& v) {
-      return cat(int(*std::min_element(v.begin(), v.end())), "-", int(*std::max_element(v.begin(), v.end())));
+      return cat(int(*std::min_element(v.begin(), v.end()) + 0.5), "-", int(*std::max_element(v.begin(), v.end()) + 0.5));
     };
-    std::printf("ranges over rounds (MB/s): write %s with checksums, %s without; read %s with, %s without\n",
-                range(on_w).c_str(), range(off_w).c_str(), range(on_r).c_str(), range(off_r).c_str());
-    std::printf("checksums_write_cost %.1f%%\nchecksums_read_cost %.1f%%\n", 100 * (1 - write / plain_write),
-                100 * (1 - read / plain_read));
+    auto percent = [](double x) { return cat(x >= 0 ? "+" : "", int(std::lround(x * 1000)) / 10.0, "%"); };
+    std::printf("checksums' cost (time with / time without - 1: positive is slower):\n");
+    for (int m = 0; m < (memory_dir.empty() ? 1 : 2); ++m)
+      for (int io = 0; io < 2; ++io) {
+        const std::vector<double>&off = figures[m][io][0], &on = figures[m][io][1];
+        // Within each round: the cost, and how much longer the second of the pair took than the first.
+        std::vector<double> paired;
+        double mean = 0, order = 0;
+        for (size_t i = 0; i < on.size(); ++i) {
+          paired.push_back(off[i] / on[i] - 1);
+          mean += paired.back() / double(on.size());
+          order += (i % 2 == 0 ? off[i] / on[i] : on[i] / off[i]) / double(on.size());  // off first in even rounds
+        }
+        std::sort(paired.begin(), paired.end());
+        const double best_cost = best(off) / best(on) - 1;
+        std::printf("  %-6s %-5s: with %s MB/s (best %.0f), without %s (best %.0f); cost best-of-%zu %s, "
+                    "per round %s mean (%s to %s%s); the second of a pair took %s longer than the first\n", where[m],
+                    io ? "read" : "write", range(on).c_str(), best(on), range(off).c_str(), best(off), on.size(),
+                    percent(best_cost).c_str(), percent(mean).c_str(), percent(paired.front()).c_str(),
+                    percent(paired.back()).c_str(), on.size() % 2 ? "; an odd number of rounds: the order does not cancel" : "",
+                    percent(order - 1).c_str());
+        // CPU: the least each side used (the rounds' noise only adds), and what the checksums add
+        // as a share of the best time without them: their cost were they not overlapped with anything.
+        const double least_on = *std::min_element(cpu[m][io][1].begin(), cpu[m][io][1].end());
+        const double least_off = *std::min_element(cpu[m][io][0].begin(), cpu[m][io][0].end());
+        const double seconds_off = bytes / 1e6 / best(off);
+        std::printf("  %-6s %-5s  CPU: %.2f s with, %.2f s without (least of %zu): the checksums add %.2f CPU s, "
+                    "%s of the best time without them (%.2f s)\n", where[m], io ? "read" : "write", least_on, least_off,
+                    on.size(), least_on - least_off, percent((least_on - least_off) / seconds_off).c_str(), seconds_off);
+        std::printf("checksums_%s_cost_%s %.3f\nchecksums_%s_cpu_share_%s %.3f\n", io ? "read" : "write", where[m],
+                    best_cost, io ? "read" : "write", where[m], (least_on - least_off) / seconds_off);
+      }
+    std::printf("  hashing alone is %s of the best disk write time without checksums: the most it can add, were "
+                "none of it overlapped with the disk's writeback\n",
+                percent(hash_seconds / (bytes / 1e6 / best(figures[0][0][0]))).c_str());
+    if (!memory_dir.empty()) std::filesystem::remove(memory_dir);
+    const double write = best(figures[0][0][1]), read = best(figures[0][1][1]);
     std::printf("checkpoint file: %.2f GB (%.3f%% beyond the parameters)\n", file_bytes / 1e9,
                 100 * (file_bytes / bytes - 1));
     std::printf("raw_write_MBps %.0f\nraw_read_MBps %.0f\n", best_raw_write, best_raw_read);

@@ -1,7 +1,8 @@
 """Reads and writes munet task files with h5py alone (io/SCHEMA.md, "Task files").
 
 usage: check_task_file.py read FILE.h5 NAME CLASSES TRAIN VALIDATION TEST H W C
-         checks the layout, attributes and split sizes, and recomputes the content hash
+         checks the layout, attributes and split sizes, each stored images chunk against
+         images_xxh3 (version 3), and recomputes the content hash
        check_task_file.py write OUT.h5 NAME
          writes a small 2-class task (8x8 grey) from NumPy arrays, with its content hash
 Needs Debian's python3-h5py, python3-numpy and python3-xxhash.
@@ -36,7 +37,7 @@ def read(path, name, classes, train, validation, test, height, width, channels):
         attrs = f.attrs
         assert attrs["format"] == "munet-task", attrs["format"]
         version = int(attrs["format_version"])
-        assert version in (1, 2), version
+        assert version in (1, 2, 3), version
         if version >= 2:  # /digest over every attribute (io/file_digest.h); the arrays have the content hash
             arrays = {f"/{s}/{a}" for s in SPLITS for a in ("images", "labels")}
             file_digest.verify(f, path, lambda p: p in arrays)
@@ -44,6 +45,15 @@ def read(path, name, classes, train, validation, test, height, width, channels):
         assert int(attrs["num_classes"]) == int(classes)
         assert len(attrs["class_names"]) == int(classes)
         assert attrs["source"]
+        if version >= 3:  # each stored (compressed) chunk of the images against images_xxh3
+            for split in SPLITS:
+                images, sums = f[split]["images"], f[split]["images_xxh3"][...]
+                rows = images.chunks[0]
+                assert len(sums) == -(-images.shape[0] // rows), (split, len(sums))
+                for k, expected in enumerate(sums):
+                    _, stored = images.id.read_direct_chunk((k * rows, 0, 0, 0))
+                    got = xxhash.xxh3_64_intdigest(stored)
+                    assert got == int(expected), f"{path}: /{split}/images chunk {k}: {got:016x} != {int(expected):016x}"
         splits = []
         for split, n in zip(SPLITS, (train, validation, test)):
             images, labels = f[split]["images"][...], f[split]["labels"][...]

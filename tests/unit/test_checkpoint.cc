@@ -11,15 +11,19 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "data/task_checks.h"
+#include "dist/communicator.h"
 #include "evo/evolution.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_dir.h"
 #include "io/checkpoint_layout.h"
+#include "io/chunk_checksums.h"
 #include "io/file_digest.h"
 #include "io/model_file.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "nn/vit_config.h"
 #include "support/data_root.h"
 #include "support/evolution_fingerprint.h"
 #include "support/expect_error.h"
@@ -31,6 +35,17 @@ namespace {
 std::unique_ptr<Evolution> resume(const std::string& path, CpuBackend& be, const std::string& root) {
   Checkpoint ck = read_checkpoint(path, be);
   return std::make_unique<Evolution>(be, be.pool(), std::move(ck.state), std::move(ck.pool), test::two_character_tasks(root), nullptr);
+}
+
+// Automatic resume in one process: the path of the newest checkpoint of `dir` that loads (read
+// into *read), each newer one's reason in *skipped.
+std::string read_newest(const std::string& dir, CpuBackend& be, std::optional<Checkpoint>* read,
+                        std::vector<std::string>* skipped) {
+  const std::unique_ptr<Communicator> one = single_process_communicator();
+  return read_newest_checkpoint(
+      dir, *one, [](const std::string&, const CheckpointInfo&) {},
+      [&](const std::string& path) { read->emplace(read_checkpoint(path, be)); },
+      [&](const std::string& why) { skipped->push_back(why); });
 }
 
 TEST(Checkpoint, ResumeContinuesBitIdentically) {
@@ -81,8 +96,11 @@ TEST(Checkpoint, KilledWriterLeavesThePreviousCheckpoint) {
   EXPECT_TRUE(std::filesystem::exists(path + ".partial"));
   // The previous checkpoint is found, loads, and resumes to the same end as a straight run.
   std::vector<std::string> skipped;
-  ASSERT_EQ(newest_checkpoint(dir.path(), &skipped), path);
-  auto resumed = resume(path, be, root);
+  std::optional<Checkpoint> ck;
+  ASSERT_EQ(read_newest(dir.path(), be, &ck, &skipped), path);
+  EXPECT_TRUE(skipped.empty());
+  auto resumed = std::make_unique<Evolution>(be, be.pool(), std::move(ck->state), std::move(ck->pool),
+                                             test::two_character_tasks(root), nullptr);
   EXPECT_EQ(test::fingerprint(*resumed), at_two);
   resumed->run();
   Evolution straight(be, be.pool(), test::tiny_evolution_config(), test::two_character_tasks(root), nullptr);
@@ -106,7 +124,8 @@ TEST(Checkpoint, NewestCompleteCheckpointAndPruning) {
   // A damaged newer file is skipped with its reason.
   test::write_bytes(checkpoint_path(dir.path(), 4), {'n', 'o', 't'});
   std::vector<std::string> skipped;
-  EXPECT_EQ(newest_checkpoint(dir.path(), &skipped), checkpoint_path(dir.path(), 3));
+  std::optional<Checkpoint> ck;
+  EXPECT_EQ(read_newest(dir.path(), be, &ck, &skipped), checkpoint_path(dir.path(), 3));
   ASSERT_EQ(skipped.size(), 1u);
   EXPECT_NE(skipped[0].find("not an HDF5 file"), std::string::npos) << skipped[0];
   prune_checkpoints(dir.path(), 2);
@@ -114,7 +133,9 @@ TEST(Checkpoint, NewestCompleteCheckpointAndPruning) {
   EXPECT_TRUE(std::filesystem::exists(checkpoint_path(dir.path(), 3)));
   EXPECT_FALSE(std::filesystem::exists(checkpoint_path(dir.path(), 2)));
   EXPECT_FALSE(std::filesystem::exists(checkpoint_path(dir.path(), 1)));
-  EXPECT_EQ(newest_checkpoint(test::TempDir().path(), nullptr), "");
+  skipped.clear();
+  EXPECT_EQ(read_newest(test::TempDir().path(), be, &ck, &skipped), "");
+  EXPECT_TRUE(skipped.empty());
 }
 
 // Edits a written checkpoint with the HDF5 API, as a writer could have written it: the /digest
@@ -223,8 +244,8 @@ TEST(Checkpoint, BadFilesGiveClearErrors) {
                "task 0 is cmaterdb_devanagari", "data loaded now is cmaterdb_bangla");
 }
 
-// Flips the byte `at` bytes into chunk 0 of dataset `object`.
-void flip_chunk_byte(const std::string& path, const std::string& object, hsize_t at) {
+// Flips the byte `at` bytes into chunk `chunk` of dataset `object`.
+void flip_chunk_byte(const std::string& path, const std::string& object, hsize_t at, hsize_t chunk = 0) {
   haddr_t addr = HADDR_UNDEF;
   {
     const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -232,7 +253,7 @@ void flip_chunk_byte(const std::string& path, const std::string& object, hsize_t
     const hid_t space = H5Dget_space(ds);
     hsize_t offset[8] = {}, stored = 0;
     unsigned mask = 0;
-    ASSERT_GE(H5Dget_chunk_info(ds, space, 0, offset, &mask, &addr, &stored), 0) << object;
+    ASSERT_GE(H5Dget_chunk_info(ds, space, chunk, offset, &mask, &addr, &stored), 0) << object;
     ASSERT_LT(at, stored);
     H5Sclose(space);
     H5Dclose(ds);
@@ -292,6 +313,78 @@ TEST(Checkpoint, DamagedBytesAreNamed) {
   flip_byte(text, marked);
   EXPECT_ERROR(read_checkpoint_info(text), "text.h5", "/run_info is damaged", "/digest says ");
   read_checkpoint(good, be);  // the undamaged file reads
+}
+
+// Bytes this process has read so far (read and pread, from the disk or the page cache, O_DIRECT too).
+int64_t bytes_read_so_far() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  int64_t value = 0;
+  while (io >> key >> value)
+    if (key == "rchar:") return value;
+  ADD_FAILURE() << "/proc/self/io has no rchar";
+  return 0;
+}
+
+// Automatic resume reads each checkpoint's pool once: read_checkpoint verifies every chunk as it
+// lands, nothing reads the pool before it. It falls back past a newest checkpoint with a damaged
+// chunk (any chunk of a multi-chunk dataset, found in the read that carries it), saying why, and
+// stops on a checkpoint the caller refuses instead of falling back.
+TEST(Checkpoint, AutomaticResumeReadsThePoolOnce) {
+  test::TempDir dir;
+  CpuBackend be(1);
+  EvolutionConfig cfg;  // one ViT-B/16 block (7.1M parameters): the pool is far larger than the tables
+  cfg.root = vit_preset("b16");
+  cfg.root.layers = 1;
+  cfg.max_image_size = cfg.root.image_size;
+  TaskData task;
+  task.name = "once";
+  task.num_classes = 10;
+  Evolution evo(be, be.pool(), cfg, {task}, nullptr);
+  for (int g = 1; g <= 2; ++g) write_checkpoint(checkpoint_path(dir.path(), g), evo, {});
+  const std::string older = checkpoint_path(dir.path(), 1), newer = checkpoint_path(dir.path(), 2);
+  int64_t pool_bytes = 0;
+  for (const PoolEntryInfo& e : read_checkpoint_info(newer).pool) pool_bytes += e.stored_bytes();
+  ASSERT_GT(pool_bytes, 25 << 20);
+
+  std::vector<std::string> skipped;
+  std::optional<Checkpoint> ck;
+  const int64_t before = bytes_read_so_far();
+  ASSERT_EQ(read_newest(dir.path(), be, &ck, &skipped), newer);
+  const int64_t read = bytes_read_so_far() - before;
+  EXPECT_GE(read, pool_bytes);
+  EXPECT_LT(read, pool_bytes + pool_bytes / 4) << "the pool (" << pool_bytes << " bytes) was read more than once";
+  EXPECT_TRUE(skipped.empty());
+
+  // A dataset of several chunks (3 MiB each): the last byte of chunk 1, and a byte inside chunk 2.
+  std::string object;
+  hsize_t chunk_bytes = 0;
+  for (const auto& [id, e] : evo.pool().entries())
+    for (const ParamSpec& p : e.component->layout())
+      if (object.empty() && h5::chunk_count(p.shape) >= 3) {
+        object = component_path(id) + "/values/" + p.name;
+        chunk_bytes = hsize_t(h5::chunk_elements(p.shape)) * sizeof(float);
+      }
+  ASSERT_FALSE(object.empty());
+  for (const auto& [chunk, at] : {std::pair<hsize_t, hsize_t>{1, chunk_bytes - 1}, {2, 1234567}}) {
+    std::filesystem::copy_file(older, newer, std::filesystem::copy_options::overwrite_existing);
+    flip_chunk_byte(newer, object, at, chunk);
+    skipped.clear();
+    ck.reset();
+    EXPECT_EQ(read_newest(dir.path(), be, &ck, &skipped), older);
+    ASSERT_EQ(skipped.size(), 1u);
+    test::expect_message_contains(Error(skipped[0]), {"ckpt-000002.h5: ", cat(object, " chunk ", chunk, " is damaged"),
+                                                      "hash to XXH3-64 ", "the file's checksum is "});
+    EXPECT_TRUE(ck.has_value());
+  }
+
+  const std::unique_ptr<Communicator> one = single_process_communicator();
+  bool read_any = false;
+  EXPECT_ERROR(read_newest_checkpoint(
+                   dir.path(), *one, [](const std::string& path, const CheckpointInfo&) { fail(path, ": refused"); },
+                   [&](const std::string&) { read_any = true; }, [](const std::string&) {}),
+               "ckpt-000002.h5: refused");
+  EXPECT_FALSE(read_any);
 }
 
 // Checkpoints record each task's source, content hash and task file; a resumed run must see the

@@ -127,8 +127,8 @@ TEST(TaskFileErrors, TruncatedFile) {
   EXPECT_ERROR(read_task_file(path), path, "truncated or damaged");
 }
 
-// Flips one bit of the byte `at` bytes into dataset `object`'s first chunk (or contiguous storage).
-void flip_stored_byte(const std::string& path, const char* object, hsize_t at) {
+// Flips one bit of the byte `at` bytes into dataset `object`'s chunk `chunk` (or contiguous storage).
+void flip_stored_byte(const std::string& path, const char* object, hsize_t at, hsize_t chunk = 0) {
   haddr_t addr = HADDR_UNDEF;
   {
     const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -138,7 +138,7 @@ void flip_stored_byte(const std::string& path, const char* object, hsize_t at) {
       const hid_t space = H5Dget_space(ds);
       hsize_t offset[4] = {}, stored = 0;
       unsigned mask = 0;
-      H5Dget_chunk_info(ds, space, 0, offset, &mask, &addr, &stored);
+      H5Dget_chunk_info(ds, space, chunk, offset, &mask, &addr, &stored);
       H5Sclose(space);
     }
     H5Dclose(ds);
@@ -154,8 +154,8 @@ void flip_stored_byte(const std::string& path, const char* object, hsize_t at) {
   std::fclose(f);
 }
 
-// A flipped byte in the (compressed) images fails decompression or the content hash, naming the
-// file; in a string attribute, the /digest names the object and both hashes.
+// A flipped byte in the (compressed) images is named with its chunk and both hashes, before the chunk
+// is decoded; in a string attribute, the /digest names the object and both hashes.
 TEST(TaskFileErrors, DamagedImagesAndAttributesAreNamed) {
   TempDir dir;
   const std::string path = dir.file("t.h5"), images = dir.file("images.h5");
@@ -164,7 +164,19 @@ TEST(TaskFileErrors, DamagedImagesAndAttributesAreNamed) {
   write_task_file(path, task, splits_of(task));
   std::filesystem::copy_file(path, images);
   flip_stored_byte(images, "/train/images", 10);
-  EXPECT_ERROR(read_task_file(images), images, "damaged");
+  EXPECT_ERROR(read_task_file(images), images + ": /train/images chunk 0 is damaged: its bytes hash to XXH3-64 ",
+               ", the file's checksum is ");
+  // Images of three chunks (85 images of 64x64x3 in each): the last one, padded past the last image.
+  TaskData large = task;
+  large.train = generated_set(200, 64, 64, 3, 3, 0);
+  large.validation = generated_set(6, 64, 64, 3, 3, 1);
+  large.test = generated_set(9, 64, 64, 3, 3, 2);
+  const std::string chunked = dir.file("chunked.h5"), last = dir.file("last.h5");
+  write_task_file(chunked, large, splits_of(large));
+  EXPECT_EQ(read_task_file(chunked).train.pixels, large.train.pixels);
+  std::filesystem::copy_file(chunked, last);
+  flip_stored_byte(last, "/train/images", 100, 2);
+  EXPECT_ERROR(read_task_file(last), last + ": /train/images chunk 2 is damaged");
   // The class names are a variable-length string attribute: find its bytes in the file.
   std::string all;
   {
