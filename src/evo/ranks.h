@@ -40,11 +40,10 @@ class Ranks {
   // A checkpoint's pool: checks that this rank holds exactly its share, and records the homes.
   void check_home_share();
 
-  // Starts counting the traffic that the next gather reports.
-  void begin_traffic() { sent_before_ = comm_.bytes_sent(); }
   // The rank that trains each child (the same on every rank), the home of the child's new
   // components; each rank then holds the frozen components and clone or resize sources its
-  // children need. Children are balanced by `cost` (forward FLOPs per image).
+  // children need. Children are balanced by `cost` (forward FLOPs per image). Starts counting
+  // the traffic that the next gather reports (as fetch_everywhere does).
   std::vector<int> place_children(const std::vector<ModelRecord>& children,
                                   const std::function<double(const ModelRecord&)>& cost);
   // Makes every component of these routes resident on every rank (without momentum).
@@ -65,7 +64,7 @@ class Ranks {
   using Needs = std::map<ComponentId, std::map<int, bool>>;
   // Makes each (component, rank) pair resident on that rank, sent from the component's home.
   void fetch(const Needs& needs);
-  // Gathers every rank's `mine`, and the traffic and memory figures since begin_traffic.
+  // Gathers every rank's `mine`, and the traffic and memory figures since the last fetch.
   std::vector<std::string> share(const std::string& mine);
 
   Communicator& comm_;

@@ -14,8 +14,9 @@ namespace munet {
 // Adds the root's components to `pool` and returns its route (route, names, trainable flags,
 // params; the caller sets id, hparams and the rest). `pretrained`: the root's components (a
 // model file's route; a head is dropped; c.root must have their shape), and optionally the
-// file's original-grid position embedding; empty: fresh components from c.seed. `made`: every
-// component added, the route's and the original position embedding.
+// file's original-grid position embedding (any position embedding but the route's; without one,
+// a copy of the route's), kept in the pool off the route as the source of every resize; empty:
+// fresh components from c.seed. `made`: every component added, the route's and that embedding.
 ModelRecord make_root(LayerPool& pool, Backend& backend, const EvolutionConfig& c,
                       std::vector<std::unique_ptr<Component>> pretrained, std::vector<ComponentId>& made);
 
