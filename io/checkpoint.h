@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "evo/evolution.h"
+#include "evo/ranks.h"
 #include "io/parallel_io.h"
 
 namespace munet {
@@ -74,10 +75,10 @@ struct Checkpoint {
 // Throws munet::Error naming the file and what is wrong: missing, not HDF5, truncated, not a
 // complete munet checkpoint, another format version, a missing or mis-shaped dataset.
 CheckpointInfo read_checkpoint_info(const std::string& path);
-// One rank's share of a sharded pool: components with id mod size == rank.
+// One rank's share of a sharded pool: the components whose home (evo/ranks.h) it is.
 struct Shard {
   int rank = 0, size = 1;
-  bool holds(ComponentId id) const { return id % size == rank; }
+  bool holds(ComponentId id) const { return home_rank(id, size) == rank; }
 };
 // Reads the parameters of the shard's components only; the others become shells.
 Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoProgress& progress = {},

@@ -273,7 +273,7 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
     entry.id = e.id;
     entry.owner = e.owner;
     entry.locks.insert(e.locks.begin(), e.locks.end());
-    entry.home = int(e.id % shard.size);
+    entry.home = home_rank(e.id, shard.size);
     entry.component = read_component(file, e, ck.state.config.root, backend, path, plan, version, shard.holds(e.id));
     try {
       ck.pool.restore(std::move(entry), info.next_component);

@@ -23,8 +23,10 @@
 #include "app/stop_request.h"
 #include "app/task_joining.h"
 #include "dist/communicator.h"
+#include "evo/device_workers.h"
 #include "evo/evolution.h"
 #include "evo/genealogy_csv.h"
+#include "evo/report.h"
 #include "io/checkpoint.h"
 #include "io/checkpoint_dir.h"
 #include "io/checkpoint_layout.h"
@@ -312,7 +314,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
                                       &comm);
     if (!output.empty()) record_task_copies(*evo, output, comm);
   }
-  if (workers) evo->use_device(workers.get());
+  if (workers) evo->use_workers(workers.get());
   const bool added = !add_tasks.empty() && add_task_stage(*evo, add_tasks, output, data_option, comm);
   const EvolutionConfig& c = evo->config();
   const std::string backend_text =
@@ -402,7 +404,7 @@ int evolve(const po::variables_map& vm, int argc, char** argv, Communicator& com
     return 0;
   }
   std::cout << "\nfinal:\n";
-  evo->print_table(std::cout);
+  print_task_table(std::cout, evo->summaries(), evo->pool());
   const std::string genealogy = vm["genealogy"].as<std::string>();
   if (!genealogy.empty() && comm.rank() == 0) {
     write_genealogy_csv(genealogy, *evo);

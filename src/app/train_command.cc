@@ -12,7 +12,7 @@
 #include "io/model_file.h"
 #include "io/task_entries.h"
 #include "app/safe_write.h"
-#include "kernels/cpu/cpu_backend.h"
+#include "util/thread_pool.h"
 #include "util/disk_space.h"
 #include "util/publish_file.h"
 #include "util/path_checks.h"
@@ -89,10 +89,10 @@ int train_command(int argc, char** argv) {
   const TrainConfig tc = training_from(vm);
   const DeviceSpec device = device_from(vm, threads_from(vm), 0);
   std::unique_ptr<Backend> backend = make_backend(device);
-  // Data preparation threads: the CPU backend's own pool, or one of their own beside a GPU.
+  // Data preparation threads: the backend's own (the CPU's), or a pool of their own beside a GPU.
   std::unique_ptr<ThreadPool> own_pool;
-  if (device.type != DeviceType::CPU) own_pool = std::make_unique<ThreadPool>(threads_from(vm));
-  ThreadPool& host_pool = own_pool ? *own_pool : static_cast<CpuBackend&>(*backend).pool();
+  if (!backend->thread_pool()) own_pool = std::make_unique<ThreadPool>(threads_from(vm));
+  ThreadPool& host_pool = own_pool ? *own_pool : *backend->thread_pool();
   const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::unique_ptr<Component> original_pos;  // a root file's original-grid position embedding, saved along

@@ -194,4 +194,21 @@ ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const
   return child;
 }
 
+TrainConfig child_training(const EvolutionConfig& c, const Hparams& hp, int64_t train_examples) {
+  TrainConfig tc;
+  tc.batch_size = c.batch_size;
+  tc.validations = c.child_validations();
+  tc.steps = int64_t(tc.validations) * c.steps_per_validation_for(train_examples);
+  tc.schedule = hp.schedule();
+  tc.lr = hp[Hp::Lr];
+  tc.warmup_ratio = hp[Hp::WarmupRatio];
+  tc.sgd.momentum = hp[Hp::Momentum];  // 0: none
+  tc.sgd.nesterov = hp[Hp::Nesterov] != 0;
+  tc.augmentation = hp.augmentation();
+  tc.max_validation_examples = c.max_validation_examples;
+  tc.eval_batch_size = c.eval_batch_size;
+  tc.log_every = 0;
+  return tc;
+}
+
 }  // namespace munet

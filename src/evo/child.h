@@ -16,6 +16,7 @@
 #include "evo/model.h"
 #include "kernels/backend.h"
 #include "nn/vit_config.h"
+#include "train/trainer.h"
 
 namespace munet {
 
@@ -52,5 +53,10 @@ ModelRecord make_child(const ChildContext& ctx, const ModelRecord& parent, const
 // The ViT shape of a model: the system's shape with the model's image size, layer count and its
 // task's class count.
 ViTConfig model_shape(const ViTConfig& shape, const Hparams& hp, int num_classes);
+
+// How a child with hyperparameters `hp` trains on a task with this many training examples: the
+// turn plan's validations, each after the steps the one-epoch cap allows, the schedule over all
+// of them (the data seed is the generation's, set by the caller).
+TrainConfig child_training(const EvolutionConfig& c, const Hparams& hp, int64_t train_examples);
 
 }  // namespace munet

@@ -20,11 +20,10 @@
 // before the stage starts); and with task_iterations = 1, the same as one run over all tasks.
 //
 // Ranks: every rank samples every child alike (so ids and routes agree); each child is trained
-// by one rank (children balanced by training cost), which first fetches the frozen components
-// and clone sources it lacks from their home ranks; results are gathered so every rank prunes
-// and scores alike. New components stay on the rank that trained them (their home); fetched ones
-// are dropped after the generation. Test accuracy is computed by all ranks together. Nothing
-// depends on the number of ranks but where parameters are held and who computes what.
+// by one rank, and results are gathered so every rank prunes and scores alike; test accuracy is
+// computed by all ranks together (evo/ranks.h). Nothing depends on the number of ranks but where
+// parameters are held and who computes what. Where a rank trains and evaluates, on the host or a
+// GPU, is its Workers' business (evo/workers.h), with the same results either way.
 #pragma once
 #include <functional>
 #include <iosfwd>
@@ -38,8 +37,11 @@
 #include "dist/communicator.h"
 #include "evo/child.h"
 #include "evo/config.h"
-#include "evo/device_workers.h"
+#include "evo/host_workers.h"
+#include "evo/ranks.h"
+#include "evo/report.h"
 #include "evo/scoring.h"
+#include "evo/workers.h"
 #include "nn/network.h"
 #include "train/trainer.h"
 #include "util/thread_pool.h"
@@ -97,50 +99,24 @@ struct EvolutionState {
 
 TaskSignature signature_of(const TaskData& task);
 
-// How a child with hyperparameters `hp` trains on a task with this many training examples: the
-// turn plan's validations, each after the steps the one-epoch cap allows, the schedule over all
-// of them (the data seed is the generation's, set by the caller).
-TrainConfig child_training(const EvolutionConfig& c, const Hparams& hp, int64_t train_examples);
-
-struct TaskSummary {
-  std::string task;
-  ModelId best = kNoModel;
-  double validation_accuracy = 0, test_accuracy = -1, score = 0;
-  int64_t activated_params = 0;  // on the best model's route
-  int64_t owned_params = 0;      // of which created by this task
-  double activated_share = 0;    // activated / pool total
-  int children = 0, accepted = 0;
-};
-
-// One rank's traffic and memory in the last generation (or turn end).
-struct RankStats {
-  int64_t bytes_sent = 0;      // parameters sent to other ranks
-  int64_t resident_bytes = 0;  // pool parameters and momentum held, at the peak (after fetching)
-};
-
-// Owner and size of each pool component, by id: what a task summary needs of the pool.
-using PoolSizes = std::map<ComponentId, std::pair<int, int64_t>>;
-
-// The per-task summaries of a state (for a live run, or a checkpoint read without its values).
-std::vector<TaskSummary> summarize(const EvolutionState& st, const PoolSizes& pool);
-
 class Evolution {
  public:
-  // `pretrained`: the root's components (a model file's route; a head is dropped; cfg.root must
-  // have their shape), and optionally the file's original-grid position embedding (any other
-  // posembed; else a copy of the route's), kept in the pool off the route as the source of every
-  // resize; empty: a fresh random root (resizes start from the parent's embedding). `comm`: the job's ranks (null: this process alone).
+  // The pool lives on `backend`; children train there with `host_pool` for their data until
+  // use_workers says otherwise. `pretrained`: the root's components (evo/root_model.h); empty: a
+  // fresh random root (resizes start from the parent's embedding). `comm`: the job's ranks (null:
+  // this process alone).
   Evolution(Backend& backend, ThreadPool& host_pool, EvolutionConfig cfg, std::vector<TaskData> tasks,
             std::ostream* log, std::vector<std::unique_ptr<Component>> pretrained = {},
             Communicator* comm = nullptr);
   // Continues a checkpointed evolution; `tasks` must match the state's task signatures. `pool`
-  // holds resident exactly the components whose home (id mod ranks) is this rank.
+  // holds resident exactly the components whose home (home_rank) is this rank.
   Evolution(Backend& backend, ThreadPool& host_pool, EvolutionState state, LayerPool pool,
             std::vector<TaskData> tasks, std::ostream* log, Communicator* comm = nullptr);
 
-  // Trains and evaluates children on a GPU's workers from now on (null: on the backend given at
-  // construction, which keeps the pool either way). Results do not depend on the worker count.
-  void use_device(DeviceWorkers* workers) { workers_ = workers; }
+  // Trains and evaluates children on these workers from now on (e.g. a GPU's DeviceWorkers;
+  // null: on the backend given at construction, which keeps the pool either way). Results do not
+  // depend on the workers.
+  void use_workers(Workers* workers) { workers_ = workers ? workers : &host_; }
 
   // Runs every remaining generation, calling after_generation after each.
   void run(const std::function<void()>& after_generation = {});
@@ -163,8 +139,6 @@ class Evolution {
   const EvolutionState& state() const { return st_; }
   Backend& backend() const { return backend_; }
   Communicator& comm() const { return *comm_; }
-  // Per rank, in rank order: the last generation's traffic and memory.
-  const std::vector<RankStats>& rank_stats() const { return rank_stats_; }
   const EvolutionConfig& config() const { return st_.config; }
   const LayerPool& pool() const { return pool_; }
   const std::map<ModelId, ModelRecord>& models() const { return st_.models; }
@@ -175,10 +149,6 @@ class Evolution {
   std::vector<TaskSummary> summaries() const;
   // Logits of a model on host images [B, S, S, 3] (its image size); nothing is trained.
   Tensor logits(ModelId model, const Tensor& images);
-  // The per-task table: validation and test accuracy of the best model, the parameters its route
-  // activates, those the task created itself (new), the activated share of the pool, and
-  // accepted / sampled children; then the pool's total.
-  void print_table(std::ostream& out) const;
 
  private:
   Hparams generation_hparams(ModelId best, int task, int iteration, int generation) const;
@@ -187,41 +157,30 @@ class Evolution {
   ModelId best_of(const std::vector<ModelId>& ids, int task) const;
   // The ids of the turn's population.
   std::vector<ModelId> turn_models() const;
-  // On `worker` of the device workers, or on the pool's backend when worker < 0.
-  void train_child(ModelRecord& child, int task, uint64_t data_seed, int worker);
-  // Correct test predictions of `model` on this rank's share of its task's test batches.
-  int64_t test_correct(const ModelRecord& model, int worker);
+  // A model's route on its task, for the workers; `data_seed`: its training data's stream.
+  RouteJob job(const ModelRecord& m, uint64_t data_seed = 0) const;
   void score_child(ModelRecord& child, int task);
-  // The rank that trains each child of a generation (the same on every rank).
-  std::vector<int> assign_children(const std::vector<ModelRecord>& children, int task) const;
-  // Per component, the ranks that need it and whether with its momentum (clone sources).
-  using Needs = std::map<ComponentId, std::map<int, bool>>;
-  // Makes each (component, rank) pair resident on that rank, sent from the component's home.
-  void fetch(const Needs& needs);
-  // Drops the parameters of components this rank holds but is not home to.
-  void evict();
-  // Gathers every rank's `mine`, and the traffic and memory figures since `sent_before`.
-  std::vector<std::string> share(const std::string& mine, int64_t sent_before);
   // The tasks of stage s: [stage_begin(s), stage_end(s)).
   int stage_begin(int s) const;
   int stage_end(int s) const;
   void begin_turn(int task, int iteration);
   void run_generation(int task, int iteration, int generation);
   void finish_turn(int task);
-  std::vector<RouteStep> route_steps(const ModelRecord& m, bool with_trainable);
+  // The generation's progress line (rank 0's log).
+  void log_generation(int task, int iteration, int generation, int made);
 
   Backend& backend_;
-  ThreadPool& host_pool_;
-  DeviceWorkers* workers_ = nullptr;
+  HostWorkers host_;   // the pool's backend and thread pool
+  Workers* workers_;   // &host_ or the workers use_workers gave
   std::unique_ptr<Communicator> own_comm_;  // when none was given
   Communicator* comm_;
-  std::vector<RankStats> rank_stats_;
   EvolutionState st_;
   std::vector<TaskData> tasks_;
   std::ostream* log_;
   HpSpace space_;
   ChildRules rules_;  // from the config: what mutates, adapters, the baseline
   LayerPool pool_;
+  Ranks ranks_;  // over comm_ and pool_
   double started_ = 0;          // for the ETA: this process's start and
   int64_t children_before_ = 0;  // children done before it (when resumed)
 };

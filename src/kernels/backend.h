@@ -12,6 +12,8 @@
 
 namespace munet {
 
+class ThreadPool;
+
 struct LossStats {
   double loss_sum = 0.0;  // sum over the batch of per-example cross-entropy
   int64_t correct = 0;    // examples whose arg-max logit equals the label
@@ -22,6 +24,13 @@ class Backend {
   virtual ~Backend() = default;
   virtual DeviceType device() const = 0;
   virtual std::string describe() const = 0;
+  // Its tensors are host memory and its ops run on host threads (the CPU backend): a host batch
+  // is already its input (no staging copy), and preparing data shares those threads (batches
+  // are made in turn, not a step ahead). A device backend: neither.
+  virtual bool host_memory() const { return false; }
+  // The thread pool its ops run on, which host work (preparing data) then uses too; null for a
+  // backend without one (a device backend: data preparation gets threads of its own).
+  virtual ThreadPool* thread_pool() { return nullptr; }
 
   // Memory.
   virtual Tensor empty(const Shape& shape, DType dtype) = 0;  // contents unspecified

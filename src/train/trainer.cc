@@ -26,7 +26,7 @@ struct Batch {
   Batch(Backend& be, int batch, int image_size, bool host_only = false) {
     host_images = Tensor::host({batch, image_size, image_size, 3}, DType::F32);
     host_labels = Tensor::host({batch}, DType::I32);
-    if (be.device() == DeviceType::CPU || host_only) {
+    if (be.host_memory() || host_only) {
       images = host_images;
       labels = host_labels;
     } else {
@@ -47,14 +47,14 @@ struct Batch {
 
 // The training batches, in step order. For a device backend each batch is prepared on the host
 // one step ahead (on a thread of its own, with the data pool), while the device computes the
-// current step; a batch's contents depend only on its step, so this changes no result. The CPU
-// backend shares its thread pool with the data, so there batches are made in turn.
+// current step; a batch's contents depend only on its step, so this changes no result. A backend
+// in host memory (the CPU's) shares its thread pool with the data, so there batches are made in turn.
 class TrainBatches {
  public:
   TrainBatches(Backend& be, const ImageSet& set, const TrainConfig& cfg, int image_size, ThreadPool& pool)
       : be_(be), set_(set), cfg_(cfg), image_size_(image_size), pool_(pool),
         stream_(set.size, stream_id(cfg.seed, {1})), device_(be, cfg.batch_size, image_size) {
-    if (be.device() != DeviceType::CPU) {
+    if (!be.host_memory()) {
       host_ = std::make_unique<Batch>(be, cfg.batch_size, image_size, true);
       ahead_ = std::make_unique<Batch>(be, cfg.batch_size, image_size, true);
     }
@@ -69,7 +69,7 @@ class TrainBatches {
 
   // The batch of training step `step`; steps are asked for in order, from 0.
   const Batch& get(int64_t step) {
-    if (!ahead_) {  // the CPU backend
+    if (!ahead_) {  // a backend in host memory
       fill(device_, step);
       return device_;
     }

@@ -42,7 +42,7 @@ Outcome evolve(int workers, const std::string& root) {
     std::vector<std::unique_ptr<Backend>> backends;
     for (int i = 0; i < workers; ++i) backends.push_back(std::make_unique<CudaBackend>(CudaOptions{0, GemmPrecision::FP32}));
     dw = std::make_unique<DeviceWorkers>(std::move(backends), 1, int64_t(256) << 20);
-    evo.use_device(dw.get());
+    evo.use_workers(dw.get());
   }
   evo.run();
   return {evo.summaries(), test::fingerprint(evo)};

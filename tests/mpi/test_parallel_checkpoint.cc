@@ -7,6 +7,7 @@
 
 #include <filesystem>
 
+#include "evo/ranks.h"
 #include "io/checkpoint.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "support/data_root.h"
@@ -51,7 +52,7 @@ TEST(ParallelCheckpoint, RanksWriteTheirComponentsIntoOneFile) {
   io.rank = world_rank();
   io.size = world_size();
   io.comm = MPI_COMM_WORLD;
-  io.writer_of = [&](ComponentId id) { return int(id % io.size); };
+  io.writer_of = [&](ComponentId id) { return home_rank(id, io.size); };
   int64_t mine = 0;
   const std::string parallel = dir + "/parallel.h5";
   write_checkpoint(parallel, evo, {}, io, [&](int64_t done, int64_t) { mine = done; });

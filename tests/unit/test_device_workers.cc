@@ -101,7 +101,7 @@ std::string evolve_with(int workers, int64_t cache_bytes, const std::string& roo
     std::vector<std::unique_ptr<Backend>> bes;
     for (int i = 0; i < workers; ++i) bes.push_back(make_cpu_backend(1));
     dw = std::make_unique<DeviceWorkers>(std::move(bes), 1, cache_bytes);
-    evo.use_device(dw.get());
+    evo.use_workers(dw.get());
   }
   evo.run();
   if (dw) {

@@ -14,6 +14,8 @@ class CpuBackend final : public Backend {
 
   DeviceType device() const override { return DeviceType::CPU; }
   std::string describe() const override;
+  bool host_memory() const override { return true; }
+  ThreadPool* thread_pool() override { return &pool_; }
   ThreadPool& pool() { return pool_; }
 
   Tensor empty(const Shape& shape, DType dtype) override;
