@@ -20,6 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checkpoint_data  # noqa: E402
+from results_table import percent  # noqa: E402
 
 
 class Run:
@@ -66,16 +67,12 @@ class Run:
         return [m for m in self.ck.models if m.task == task.index]
 
     def first_generation_best(self, task):
-        """The best validation accuracy among the task's first-generation children, or None
+        """The best validation accuracy among the task's first-generation children, or -1
         before that generation has ended."""
         first = [m for m in self.task_models(task) if m.iteration == 0 and m.generation == 0]
         if not first or self.ck.generations_done <= self.ck.global_generation(first[0]):
-            return None
+            return -1.0
         return max(m.quality for m in first)
-
-
-def pct(x):
-    return "–" if x is None or x < 0 else "%.2f%%" % (100 * x)
 
 
 def count(n):
@@ -102,8 +99,8 @@ def results_section(runs):
             models = r.task_models(t)
             done = t.best_model != -1
             out.append("| %s | %s | %s | %s | %s | %s | %s | %.3f |" % (
-                name, r.label, pct(t.test_accuracy if done else None),
-                pct(t.validation_accuracy if done else None), count(t.params_created),
+                name, r.label, percent(t.test_accuracy if done else -1),
+                percent(t.validation_accuracy if done else -1), count(t.params_created),
                 "%.1f%%" % (100 * t.activated_share) if done else "–",
                 count(sum(m.train_images for m in models)), sum(m.train_seconds for m in models) / 3600))
     out += ["", "| run | state | baseline | CPU-hours | wall hours | training images | pool parameters |",
@@ -143,7 +140,7 @@ def first_generation_section(runs):
         cells = []
         for r in runs:
             t = r.task(name)
-            cells.append("–" if t is None else pct(r.first_generation_best(t)))
+            cells.append("–" if t is None else percent(r.first_generation_best(t)))
         out.append("| %s | %s |" % (name, " | ".join(cells)))
     return out
 
