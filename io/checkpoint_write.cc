@@ -98,9 +98,7 @@ void write_pool_values(const std::string& tmp, const Evolution& evo, const Paral
         evo.backend().copy(*tensor, view);
         data = staging.data<float>();
       }
-      // Each dataset hashed just before it is written, in one pass: the write's copy into the page
-      // cache then reads it from the CPU cache (a ViT-B kernel is 9.4 MB). A second hashing thread
-      // beside the write cost more CPU at 1 B parameters (two streams through memory at once).
+      // Hashed on a second thread while written (write_param_values): off the write's critical path.
       std::vector<uint64_t> hashes;
       h5::write_param_values(pg, c.layout(), data, dxpl, pw, &hashes);
       h5::write_checksums(g, sums, hashes, dxpl, w);

@@ -2,6 +2,7 @@
 #include "io/component_datasets.h"
 
 #include <cmath>
+#include <future>
 
 #include "io/chunk_checksums.h"
 
@@ -82,13 +83,28 @@ void create_param_datasets(hid_t group, const std::vector<ParamSpec>& layout, co
 
 void write_param_values(hid_t group, const std::vector<ParamSpec>& layout, const float* flat, hid_t transfer,
                         const Where& w, std::vector<uint64_t>* hashes) {
+  // The hashes are computed on a second thread while this one writes the same values: XXH3 runs
+  // several times faster than the write's copy into the page cache, so it stays ahead (leaving the
+  // values in the shared cache for the copy where a part fits), and adds no time to the write
+  // while a core is free.
+  // A std::async future waits for its thread when destroyed, so a failing write below cannot
+  // return while the thread still reads `flat`.
+  std::future<std::vector<uint64_t>> hashing;
+  if (hashes)
+    hashing = std::async(std::launch::async, [&layout, flat] {
+      std::vector<uint64_t> out;
+      for (const ParamSpec& p : layout) hash_param_chunks(p, flat + p.offset, out);
+      return out;
+    });
   for (const ParamSpec& p : layout) {
-    if (hashes) hash_param_chunks(p, flat + p.offset, *hashes);
     Handle ds = check(H5Dopen2(group, p.name.c_str(), H5P_DEFAULT), H5Dclose, w.file,
                       cat("cannot open dataset ", w.object, "/", p.name));
     check(H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, transfer, flat + p.offset), w.file,
           cat("cannot write dataset ", w.object, "/", p.name));
   }
+  if (!hashes) return;
+  const std::vector<uint64_t> computed = hashing.get();
+  hashes->insert(hashes->end(), computed.begin(), computed.end());
 }
 
 void read_param_values(hid_t group, const std::vector<ParamSpec>& layout, float* flat, const Where& w,

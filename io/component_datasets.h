@@ -32,8 +32,8 @@ std::vector<ParamSpec> layout_of(const ComponentMeta& m, const ViTConfig& system
 void create_param_datasets(hid_t group, const std::vector<ParamSpec>& layout, const Where& w);
 // Writes a flat float32 buffer laid out as `layout` into those datasets; `transfer` is the
 // dataset transfer property list (H5P_DEFAULT, or independent MPI-IO). With `hashes`, appends the
-// XXH3-64 of every chunk (chunk_checksums.h), each dataset hashed just before it is written, so
-// that the write reads it from the cache.
+// XXH3-64 of every chunk (chunk_checksums.h), computed on a second thread while the values are
+// written, off the write's critical path.
 void write_param_values(hid_t group, const std::vector<ParamSpec>& layout, const float* flat, hid_t transfer,
                         const Where& w, std::vector<uint64_t>* hashes = nullptr);
 // Reads them back into a flat buffer, checking that each dataset exists and has its shape. With

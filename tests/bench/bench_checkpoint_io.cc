@@ -9,11 +9,14 @@
 // and off, in an order that alternates between rounds, twice: on the disk (cold reads, O_DIRECT),
 // and in memory (--memory-dir, a tmpfs: no disk, so the figures show the checksums' CPU cost
 // without the disk's noise). Each is reported as best of the rounds, with every round's range,
-// and as the mean of the rounds' paired costs (on against off within one round). The second of a
-// pair is often slower than the first on this disk whichever it is; the order alternates, so that
-// this cancels in the mean over an even number of rounds (the effect is printed too).
+// and as the mean of the rounds' paired costs (on against off within one round). Every deleted file
+// is followed by a sync and --settle seconds, so that no timed write meets the previous file's
+// discards or write-back; the order of each pair alternates between rounds, so that what remains
+// of such an effect cancels in the mean over an even number of rounds (it is printed too).
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +27,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include "io/checkpoint.h"
 #include "io/chunk_checksums.h"
@@ -40,12 +44,20 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// CPU seconds (user + system, every thread) this process has used: what the checksums add here
-// does not depend on the disk or on other processes' load, unlike the time they add.
-double cpu_seconds() {
+// CPU seconds (every thread) this process has used, user and system apart. The user time is the
+// process's own work (the hashing among it) and is steady between rounds; the system time holds
+// the kernel's copies into the page cache and whatever page reclaim and writeback it is charged
+// for, which swings by seconds between rounds at 1 B parameters. RUSAGE_THREAD: the calling thread
+// alone (the writer's, whose work is the write's critical path; the hashing runs beside it).
+struct Cpu {
+  double user = 0, system = 0;
+  Cpu operator-(const Cpu& o) const { return {user - o.user, system - o.system}; }
+};
+Cpu cpu_seconds(int who = RUSAGE_SELF) {
   rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+  ::getrusage(who, &u);
+  return {double(u.ru_utime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec),
+          double(u.ru_stime.tv_sec) + 1e-6 * double(u.ru_stime.tv_usec)};
 }
 
 // Writes back and evicts a file's cached pages, so that the next read comes from the disk.
@@ -56,6 +68,16 @@ void drop_cache(const std::string& path) {
   const int rc = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
   ::close(fd);
   MUNET_CHECK(rc == 0, "posix_fadvise failed on ", path);
+}
+
+// Deletes a measured file and lets the disk settle before the next timed write: on a file system
+// mounted with `discard` (this machine's ext4) the freed extents are discarded at the next
+// journal commit, and on a virtual disk with a write-back cache the host drains what was
+// written. Either, met by the next write, made the second write of every pair 2-4 times slower.
+void remove_and_settle(const std::string& path, double settle_seconds) {
+  std::filesystem::remove(path);
+  ::sync();
+  std::this_thread::sleep_for(std::chrono::duration<double>(settle_seconds));
 }
 
 // dd's work, in process: sequential 64 MiB writes of random bytes, fdatasync; or sequential
@@ -89,7 +111,7 @@ double raw_read(const std::string& path, std::vector<char>& block) {
 // it: into memory the process has never touched (a second read in one process reuses freed,
 // already-mapped pages and looks faster than any real resume). Returns its MB/s; *cpu gets the
 // CPU seconds it used reading.
-double read_in_fresh_process(const std::string& path, bool checksums, double* cpu) {
+double read_in_fresh_process(const std::string& path, bool checksums, Cpu* cpu) {
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   const std::string command = "'" + self + "' --read-only '" + path + "'" + (checksums ? "" : " --no-checksums");
   FILE* p = ::popen(command.c_str(), "r");
@@ -97,7 +119,9 @@ double read_in_fresh_process(const std::string& path, bool checksums, double* cp
   char line[256] = {0};
   double mbps = -1;
   while (std::fgets(line, sizeof line, p))
-    if (std::sscanf(line, "read %*f GB in %*f s: %lf MB/s, %lf CPU s", &mbps, cpu) == 2) break;
+    if (std::sscanf(line, "read %*f GB in %*f s: %lf MB/s, CPU s %lf user %lf system", &mbps, &cpu->user,
+                    &cpu->system) == 3)
+      break;
   const int status = ::pclose(p);
   MUNET_CHECK(status == 0 && mbps > 0, "reading ", path, " in a new process failed (", command, ")");
   return mbps;
@@ -112,6 +136,8 @@ int main(int argc, char** argv) {
       "dir", po::value<std::string>()->default_value("bench_checkpoint_io.tmp"), "folder on the disk to measure")(
       "threads", po::value<int>()->default_value(2), "threads for initialising the pool")(
       "keep", po::bool_switch(), "keep the checkpoint file (DIR/pool.h5)")(
+      "settle", po::value<double>()->default_value(5), "seconds to wait after deleting each measured file (with a "
+      "sync) before the next timed write, so that it does not meet the disk's discards or write-back")(
       "no-checksums", po::bool_switch(), "with --read-only: read without verifying the chunk checksums")(
       "memory-dir", po::value<std::string>()->default_value("/dev/shm/bench_checkpoint_io.tmp"),
       "a folder in memory (tmpfs) for the checksums' cost without the disk (\"\": skip; needs room for the "
@@ -134,11 +160,13 @@ int main(int argc, char** argv) {
       drop_cache(path);
       CpuBackend be(1);
       const auto t0 = std::chrono::steady_clock::now();
-      const double cpu0 = cpu_seconds();
+      const Cpu cpu0 = cpu_seconds();
       Checkpoint back = read_checkpoint(path, be);
-      const double s = seconds_since(t0), cpu = cpu_seconds() - cpu0;
+      const double s = seconds_since(t0);
+      const Cpu cpu = cpu_seconds() - cpu0;
       const double bytes = double(back.pool.total_params()) * 4;
-      std::printf("read %.2f GB in %.2f s: %.0f MB/s, %.2f CPU s\n", bytes / 1e9, s, bytes / 1e6 / s, cpu);
+      std::printf("read %.2f GB in %.2f s: %.0f MB/s, CPU s %.2f user %.2f system\n", bytes / 1e9, s, bytes / 1e6 / s,
+                  cpu.user, cpu.system);
       return 0;
     }
     const std::string dir = vm["dir"].as<std::string>();
@@ -172,36 +200,44 @@ int main(int argc, char** argv) {
       std::memcpy(buffer.data() + i, &v, 8);
     }
     const std::string memory_dir = vm["memory-dir"].as<std::string>();
+    const double settle = vm["settle"].as<double>();
     if (!memory_dir.empty()) std::filesystem::create_directories(memory_dir);
     const std::string memory_ckpt = memory_dir + "/pool.h5";
-    // MB/s and CPU seconds of a write and of a fresh process's read of `path`, checksums on or off.
-    auto write_and_read = [&](const std::string& path, bool on, double* write, double* read, double* write_cpu,
-                              double* read_cpu) {
+    // MB/s and CPU seconds of a write (the process's, and the writing thread's alone) and of a fresh
+    // process's read of `path`, checksums on or off.
+    auto write_and_read = [&](const std::string& path, bool on, double* write, double* read, Cpu* write_cpu,
+                              Cpu* writer_cpu, Cpu* read_cpu) {
       h5::set_chunk_checksums(on);
       const auto start = std::chrono::steady_clock::now();
-      const double cpu0 = cpu_seconds();
+      const Cpu cpu0 = cpu_seconds(), thread0 = cpu_seconds(RUSAGE_THREAD);
       write_checkpoint(path, evo, {});
       *write = bytes / 1e6 / seconds_since(start);
       *write_cpu = cpu_seconds() - cpu0;
+      *writer_cpu = cpu_seconds(RUSAGE_THREAD) - thread0;
       drop_cache(path);
       *read = read_in_fresh_process(path, on, read_cpu);
       h5::set_chunk_checksums(true);
     };
     double best_raw_write = 0, best_raw_read = 0, file_bytes = 0;
     // [disk, memory][write, read][checksums off, on]: every round's MB/s, and CPU seconds
-    std::vector<double> figures[2][2][2], cpu[2][2][2];
-    const char* const where[2] = {"disk", "memory"};
+    std::vector<double> figures[2][2][2];
+    std::vector<Cpu> cpu[2][2][2], writer_cpu[2][2];  // writer_cpu: [disk, memory][off, on]
+    // --dir may itself be a tmpfs (the memory phase alone at a size where two would not fit).
+    struct statfs fs {};
+    const bool dir_in_memory = ::statfs(dir.c_str(), &fs) == 0 && fs.f_type == TMPFS_MAGIC;
+    const char* const where[2] = {dir_in_memory ? "memory" : "disk", "memory"};
     {  // warm-up, not measured: the first write and read in a place are slower (fresh file-system and
        // page-cache state), which would count against whichever side goes first
-      double ignored[4];
+      double ignored[2];
+      Cpu ignored_cpu[3];
       for (const std::string& path : {ckpt, memory_ckpt})
         if (path != memory_ckpt || !memory_dir.empty()) {
-          write_and_read(path, true, &ignored[0], &ignored[1], &ignored[2], &ignored[3]);
-          std::filesystem::remove(path);
+          write_and_read(path, true, &ignored[0], &ignored[1], &ignored_cpu[0], &ignored_cpu[1], &ignored_cpu[2]);
+          remove_and_settle(path, settle);
         }
     }
     // The checksums' whole work when writing, alone: hashing every chunk of the pool on one core, as
-    // the writer does, each dataset just before it writes it (io/checkpoint_write.cc).
+    // the writer's second thread does while it writes (io/component_datasets.cc).
     double hash_seconds = 1e30;
     for (int k = 0; k < 3; ++k) {
       const auto start = std::chrono::steady_clock::now();
@@ -213,29 +249,41 @@ int main(int argc, char** argv) {
     }
     std::printf("hashing the pool's chunks alone (XXH3-64, one core, from memory): %.2f s, %.0f MB/s\n", hash_seconds,
                 bytes / 1e6 / hash_seconds);
+    // Each round: on the disk, a raw write and read before each of the two checkpoint writes (so
+    // that both follow the same work: otherwise the second of a pair met the first one's
+    // aftermath and ran 1.5-3 times slower), checksums off first in even rounds, on first in odd
+    // ones; then the same pair in memory.
     for (int round = 0; round < vm["rounds"].as<int>(); ++round) {
-      const double rw = raw_bytes / 1e6 / raw_write(raw, blocks, buffer);
-      drop_cache(raw);
-      const double rr = raw_bytes / 1e6 / raw_read(raw, buffer);
-      std::filesystem::remove(raw);
-      best_raw_write = std::max(best_raw_write, rw), best_raw_read = std::max(best_raw_read, rr);
-      std::printf("round %d: raw write %.0f, raw read %.0f MB/s\n", round + 1, rw, rr);
+      std::printf("round %d:", round + 1);
       for (int m = 0; m < (memory_dir.empty() ? 1 : 2); ++m) {
         const std::string& path = m == 0 ? ckpt : memory_ckpt;
-        double w[2], r[2], wc[2], rc[2];
-        for (int k = 0; k < 2; ++k) {  // off first in even rounds, on first in odd ones
+        double w[2], r[2];
+        Cpu wc[2], wt[2], rc[2];
+        for (int k = 0; k < 2; ++k) {
           const bool on = (k + round) % 2 == 1;
-          write_and_read(path, on, &w[on], &r[on], &wc[on], &rc[on]);
+          if (m == 0) {
+            const double rw = raw_bytes / 1e6 / raw_write(raw, blocks, buffer);
+            drop_cache(raw);
+            const double rr = raw_bytes / 1e6 / raw_read(raw, buffer);
+            remove_and_settle(raw, settle);
+            best_raw_write = std::max(best_raw_write, rw), best_raw_read = std::max(best_raw_read, rr);
+            std::printf("%s raw write %.0f, raw read %.0f MB/s", k ? ";" : "", rw, rr);
+            if (k) std::printf("\n");
+            std::fflush(stdout);
+          }
+          write_and_read(path, on, &w[on], &r[on], &wc[on], &wt[on], &rc[on]);
           if (m == 0) file_bytes = double(std::filesystem::file_size(path));
-          if (!vm["keep"].as<bool>() || m == 1 || !on) std::filesystem::remove(path);
+          if (!vm["keep"].as<bool>() || m == 1 || !on) remove_and_settle(path, settle);
         }
+        for (int on = 0; on < 2; ++on) writer_cpu[m][on].push_back(wt[on]);
         for (int on = 0; on < 2; ++on) {
           figures[m][0][on].push_back(w[on]), figures[m][1][on].push_back(r[on]);
           cpu[m][0][on].push_back(wc[on]), cpu[m][1][on].push_back(rc[on]);
         }
         std::printf("  %-6s: munet write %.0f, read %.0f MB/s with checksums; %.0f and %.0f without (%s first); "
-                    "CPU s: write %.2f with, %.2f without; read %.2f with, %.2f without\n", where[m], w[1], r[1], w[0],
-                    r[0], round % 2 == 0 ? "without" : "with", wc[1], wc[0], rc[1], rc[0]);
+                    "CPU s (user + system): write %.2f+%.2f with, %.2f+%.2f without; read %.2f+%.2f with, %.2f+%.2f "
+                    "without\n", where[m], w[1], r[1], w[0], r[0], round % 2 == 0 ? "without" : "with", wc[1].user,
+                    wc[1].system, wc[0].user, wc[0].system, rc[1].user, rc[1].system, rc[0].user, rc[0].system);
       }
       std::fflush(stdout);
     }
@@ -264,16 +312,33 @@ int main(int argc, char** argv) {
                     percent(best_cost).c_str(), percent(mean).c_str(), percent(paired.front()).c_str(),
                     percent(paired.back()).c_str(), on.size() % 2 ? "; an odd number of rounds: the order does not cancel" : "",
                     percent(order - 1).c_str());
-        // CPU: the least each side used (the rounds' noise only adds), and what the checksums add
-        // as a share of the best time without them: their cost were they not overlapped with anything.
-        const double least_on = *std::min_element(cpu[m][io][1].begin(), cpu[m][io][1].end());
-        const double least_off = *std::min_element(cpu[m][io][0].begin(), cpu[m][io][0].end());
+        // CPU: the least each side used (the rounds' noise only adds), user and system apart, and
+        // what the checksums add as a share of the best time without them: their cost were they
+        // not overlapped with anything.
+        auto least = [&](int on, double Cpu::*part) {
+          double x = 1e30;
+          for (const Cpu& c : cpu[m][io][on]) x = std::min(x, c.*part);
+          return x;
+        };
         const double seconds_off = bytes / 1e6 / best(off);
-        std::printf("  %-6s %-5s  CPU: %.2f s with, %.2f s without (least of %zu): the checksums add %.2f CPU s, "
-                    "%s of the best time without them (%.2f s)\n", where[m], io ? "read" : "write", least_on, least_off,
-                    on.size(), least_on - least_off, percent((least_on - least_off) / seconds_off).c_str(), seconds_off);
-        std::printf("checksums_%s_cost_%s %.3f\nchecksums_%s_cpu_share_%s %.3f\n", io ? "read" : "write", where[m],
-                    best_cost, io ? "read" : "write", where[m], (least_on - least_off) / seconds_off);
+        const double user_added = least(1, &Cpu::user) - least(0, &Cpu::user);
+        std::printf("  %-6s %-5s  CPU s, least of %zu: user %.2f with, %.2f without (the checksums add %.2f, %s of "
+                    "the best time without them, %.2f s); system %.2f with, %.2f without\n", where[m],
+                    io ? "read" : "write", on.size(), least(1, &Cpu::user), least(0, &Cpu::user), user_added,
+                    percent(user_added / seconds_off).c_str(), seconds_off, least(1, &Cpu::system),
+                    least(0, &Cpu::system));
+        if (io == 0) {  // the writing thread alone: what the checksums put on the write's critical path
+          auto least_thread = [&](int on, double Cpu::*part) {
+            double x = 1e30;
+            for (const Cpu& c : writer_cpu[m][on]) x = std::min(x, c.*part);
+            return x;
+          };
+          std::printf("  %-6s write  the writing thread's own CPU s, least of %zu: user %.2f with, %.2f without; "
+                      "system %.2f with, %.2f without\n", where[m], on.size(), least_thread(1, &Cpu::user),
+                      least_thread(0, &Cpu::user), least_thread(1, &Cpu::system), least_thread(0, &Cpu::system));
+        }
+        std::printf("checksums_%s_cost_%s %.3f\nchecksums_%s_user_cpu_share_%s %.3f\n", io ? "read" : "write",
+                    where[m], best_cost, io ? "read" : "write", where[m], user_added / seconds_off);
       }
     std::printf("  hashing alone is %s of the best disk write time without checksums: the most it can add, were "
                 "none of it overlapped with the disk's writeback\n",
