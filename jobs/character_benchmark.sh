@@ -12,8 +12,9 @@
 # "evolution finetune freeze2 adapters32"; also evolution_mu3, the evolution at µ = 0.3, the top
 # of µ2Net's range, which clones more of the random root's layers), MUNET_NICE (10: the runs yield
 # to interactive work).
-# Each run folder gets time.log (one line per segment: wall, user and system seconds, exit status)
-# and DONE when its run has finished; analysis/compare_runs.py reads them for the report.
+# Each run folder gets time.log (one line per segment: wall, user and system seconds, exit status,
+# or "killed" for a segment that was killed without a word, e.g. with its session) and DONE when
+# its run has finished; analysis/compare_runs.py reads them for the report.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 
@@ -40,6 +41,22 @@ munet_setup_data
 [[ -x $MUNET_BUILD_DIR/munet ]] || munet_die "no $MUNET_BUILD_DIR/munet: build first (tests/run.sh or jobs/quickstart.sh)"
 mkdir -p "$runs_dir"
 
+# The CPU a running segment has used so far, as a time.log line without its exit field, kept in
+# segment.now every few seconds: /usr/bin/time writes its line only when the run ends, so a run
+# killed with SIGKILL would otherwise leave no trace of its CPU time. $1: the run folder, $2: the
+# pid of /usr/bin/time, whose child (nice execs it) is munet.
+watch_segment() {
+  local dir=$1 time_pid=$2 start=$SECONDS tick run_pid ticks
+  tick=$(getconf CLK_TCK)
+  while kill -0 "$time_pid" 2>/dev/null; do
+    sleep 10
+    run_pid=$(pgrep -P "$time_pid" | head -n 1) || continue
+    ticks=$(cut -d ' ' -f 14,15 "/proc/$run_pid/stat" 2>/dev/null) || continue
+    awk -v wall=$((SECONDS - start)) -v tick="$tick" '{ printf "%d %.2f %.2f\n", wall, $1 / tick, $2 / tick }' \
+      <<<"$ticks" >"$dir/segment.now.tmp" && mv "$dir/segment.now.tmp" "$dir/segment.now"
+  done
+}
+
 # One run, resumed where it stopped; its command line goes to command.txt, as docs/results.md quotes it.
 one_run() {
   local run=$1 dir="$runs_dir/$1"
@@ -48,13 +65,22 @@ one_run() {
     return 0
   fi
   mkdir -p "$dir"
+  if [[ -s $dir/segment.now ]]; then  # the last segment was killed before /usr/bin/time could write
+    echo "$(cat "$dir/segment.now") killed" >>"$dir/time.log"
+  fi
+  rm -f "$dir/segment.now"
   local cmd=("$MUNET_BUILD_DIR/munet" evolve --preset chars-ti3 --tasks "$tasks" --children-per-task "$children"
     --baseline "$(baseline_of "$run")" --threads "$threads" --seed 0 --output "$dir")
   [[ $run == evolution_mu3 ]] && cmd+=(--mu 0.3)
   echo munet "${cmd[@]:1}" >"$dir/command.txt"
   echo "$run: running (log: $dir/run.log)"
   local status=0
-  /usr/bin/time -a -o "$dir/time.log" -f "%e %U %S %x" nice -n "$niceness" "${cmd[@]}" >>"$dir/run.log" 2>&1 || status=$?
+  /usr/bin/time -a -o "$dir/time.log" -f "%e %U %S %x" nice -n "$niceness" "${cmd[@]}" >>"$dir/run.log" 2>&1 &
+  local time_pid=$!
+  watch_segment "$dir" "$time_pid" &
+  wait "$time_pid" || status=$?
+  wait  # the watcher, which stops within seconds of the run
+  rm -f "$dir/segment.now"
   if ((status == 0)); then
     touch "$dir/DONE"
     echo "$run: finished"
