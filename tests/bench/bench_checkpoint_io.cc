@@ -60,6 +60,13 @@ Cpu cpu_seconds(int who = RUSAGE_SELF) {
           double(u.ru_stime.tv_sec) + 1e-6 * double(u.ru_stime.tv_usec)};
 }
 
+// The least of one part (user or system) over rounds: the rounds' noise only adds.
+double least(const std::vector<Cpu>& rounds, double Cpu::*part) {
+  double x = 1e30;
+  for (const Cpu& c : rounds) x = std::min(x, c.*part);
+  return x;
+}
+
 // Writes back and evicts a file's cached pages, so that the next read comes from the disk.
 void drop_cache(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
@@ -275,10 +282,10 @@ int main(int argc, char** argv) {
           if (m == 0) file_bytes = double(std::filesystem::file_size(path));
           if (!vm["keep"].as<bool>() || m == 1 || !on) remove_and_settle(path, settle);
         }
-        for (int on = 0; on < 2; ++on) writer_cpu[m][on].push_back(wt[on]);
         for (int on = 0; on < 2; ++on) {
           figures[m][0][on].push_back(w[on]), figures[m][1][on].push_back(r[on]);
           cpu[m][0][on].push_back(wc[on]), cpu[m][1][on].push_back(rc[on]);
+          writer_cpu[m][on].push_back(wt[on]);
         }
         std::printf("  %-6s: munet write %.0f, read %.0f MB/s with checksums; %.0f and %.0f without (%s first); "
                     "CPU s (user + system): write %.2f+%.2f with, %.2f+%.2f without; read %.2f+%.2f with, %.2f+%.2f "
@@ -315,28 +322,19 @@ int main(int argc, char** argv) {
         // CPU: the least each side used (the rounds' noise only adds), user and system apart, and
         // what the checksums add as a share of the best time without them: their cost were they
         // not overlapped with anything.
-        auto least = [&](int on, double Cpu::*part) {
-          double x = 1e30;
-          for (const Cpu& c : cpu[m][io][on]) x = std::min(x, c.*part);
-          return x;
-        };
+        const std::vector<Cpu>&cpu_off = cpu[m][io][0], &cpu_on = cpu[m][io][1];
         const double seconds_off = bytes / 1e6 / best(off);
-        const double user_added = least(1, &Cpu::user) - least(0, &Cpu::user);
+        const double user_added = least(cpu_on, &Cpu::user) - least(cpu_off, &Cpu::user);
         std::printf("  %-6s %-5s  CPU s, least of %zu: user %.2f with, %.2f without (the checksums add %.2f, %s of "
                     "the best time without them, %.2f s); system %.2f with, %.2f without\n", where[m],
-                    io ? "read" : "write", on.size(), least(1, &Cpu::user), least(0, &Cpu::user), user_added,
-                    percent(user_added / seconds_off).c_str(), seconds_off, least(1, &Cpu::system),
-                    least(0, &Cpu::system));
-        if (io == 0) {  // the writing thread alone: what the checksums put on the write's critical path
-          auto least_thread = [&](int on, double Cpu::*part) {
-            double x = 1e30;
-            for (const Cpu& c : writer_cpu[m][on]) x = std::min(x, c.*part);
-            return x;
-          };
+                    io ? "read" : "write", on.size(), least(cpu_on, &Cpu::user), least(cpu_off, &Cpu::user),
+                    user_added, percent(user_added / seconds_off).c_str(), seconds_off, least(cpu_on, &Cpu::system),
+                    least(cpu_off, &Cpu::system));
+        if (io == 0)  // the writing thread alone: what the checksums put on the write's critical path
           std::printf("  %-6s write  the writing thread's own CPU s, least of %zu: user %.2f with, %.2f without; "
-                      "system %.2f with, %.2f without\n", where[m], on.size(), least_thread(1, &Cpu::user),
-                      least_thread(0, &Cpu::user), least_thread(1, &Cpu::system), least_thread(0, &Cpu::system));
-        }
+                      "system %.2f with, %.2f without\n", where[m], on.size(), least(writer_cpu[m][1], &Cpu::user),
+                      least(writer_cpu[m][0], &Cpu::user), least(writer_cpu[m][1], &Cpu::system),
+                      least(writer_cpu[m][0], &Cpu::system));
         std::printf("checksums_%s_cost_%s %.3f\nchecksums_%s_user_cpu_share_%s %.3f\n", io ? "read" : "write",
                     where[m], best_cost, io ? "read" : "write", where[m], user_added / seconds_off);
       }
