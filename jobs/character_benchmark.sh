@@ -90,11 +90,17 @@ one_run() {
   return "$status"
 }
 
-# The runs in $lanes lanes: lane k takes runs k, k+lanes, ...
+# The runs in $lanes lanes: a free lane takes the next run no lane has claimed (mkdir is atomic), so
+# that a lane whose runs were short does not sit idle while the other still has two to go.
+claims=$(mktemp -d "$runs_dir/.claims.XXXXXX")
+trap 'rm -rf "$claims"' EXIT
 pids=()
 for ((lane = 0; lane < lanes; ++lane)); do
   (
-    for ((i = lane; i < ${#runs[@]}; i += lanes)); do one_run "${runs[$i]}" || exit 1; done
+    for run in "${runs[@]}"; do
+      mkdir "$claims/$run" 2>/dev/null || continue
+      one_run "$run" || exit 1
+    done
   ) &
   pids+=($!)
 done
