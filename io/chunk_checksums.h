@@ -16,7 +16,8 @@
 namespace munet::h5 {
 
 // On by default. bench_checkpoint_io turns it off to measure what checksums cost in the same run:
-// writers then store 0 for every chunk without hashing, and readers verify no chunk.
+// writers then store 0 for every chunk without hashing (the file keeps its layout), and checkpoint
+// readers neither read the chunks' tables nor verify them or the file's /digest.
 void set_chunk_checksums(bool on);
 bool chunk_checksums_on();
 

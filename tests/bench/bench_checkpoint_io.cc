@@ -5,14 +5,15 @@
 // Page-cache copies of both files are dropped (posix_fadvise) before each read, and both writes
 // include the sync to disk, so both sides pay for the disk. The checkpoint is read in a fresh
 // process, as a resumed run reads it. Prints MB/s and munet's share of raw.
-// Checksums (io/chunk_checksums.h): every round writes and reads the checkpoint with checksums on
-// and off, in an order that alternates between rounds, twice: on the disk (cold reads, O_DIRECT),
-// and in memory (--memory-dir, a tmpfs: no disk, so the figures show the checksums' CPU cost
-// without the disk's noise). Each is reported as best of the rounds, with every round's range,
-// and as the mean of the rounds' paired costs (on against off within one round). Every deleted file
-// is followed by a sync and --settle seconds, so that no timed write meets the previous file's
-// discards or write-back; the order of each pair alternates between rounds, so that what remains
-// of such an effect cancels in the mean over an even number of rounds (it is printed too).
+// Checksums (io/chunk_checksums.h): every round writes the checkpoint with checksums on and off, in
+// an order that alternates between rounds, and reads the file written with them four times,
+// verifying and not in turn; twice: on the disk (cold reads, O_DIRECT), and in memory
+// (--memory-dir, a tmpfs: no disk, so the figures show the checksums' CPU cost without the disk's
+// noise). Each is reported as best of the rounds and median, with every round's range, and as the
+// mean of the rounds' paired costs (on against off within one round). Every deleted file is
+// followed by a sync and --settle seconds, so that no timed write or read meets the previous
+// file's discards or write-back; the order of the writes alternates between rounds, so that what
+// remains of such an effect cancels in the mean over an even number of rounds.
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/resource.h>
@@ -145,12 +146,12 @@ int main(int argc, char** argv) {
       "keep", po::bool_switch(), "keep the checkpoint file (DIR/pool.h5)")(
       "settle", po::value<double>()->default_value(5), "seconds to wait after deleting each measured file (with a "
       "sync) before the next timed write, so that it does not meet the disk's discards or write-back")(
-      "no-checksums", po::bool_switch(), "with --read-only: read without verifying the chunk checksums")(
+      "no-checksums", po::bool_switch(), "with --read-only: read without reading or verifying any checksum")(
       "memory-dir", po::value<std::string>()->default_value("/dev/shm/bench_checkpoint_io.tmp"),
       "a folder in memory (tmpfs) for the checksums' cost without the disk (\"\": skip; needs room for the "
       "checkpoint, and memory for it and the pool twice)")(
       "rounds", po::value<int>()->default_value(4), "measurement rounds (the best of each figure is reported; even, so "
-      "that the checksums on/off order cancels)")(
+      "that the order of the writes with and without checksums cancels)")(
       "read-only", po::value<std::string>(), "only read this checkpoint (e.g. one kept with --keep) and print MB/s, "
       "with its page cache dropped first (for profiling the reader)");
   po::variables_map vm;
@@ -210,10 +211,9 @@ int main(int argc, char** argv) {
     const double settle = vm["settle"].as<double>();
     if (!memory_dir.empty()) std::filesystem::create_directories(memory_dir);
     const std::string memory_ckpt = memory_dir + "/pool.h5";
-    // MB/s and CPU seconds of a write (the process's, and the writing thread's alone) and of a fresh
-    // process's read of `path`, checksums on or off.
-    auto write_and_read = [&](const std::string& path, bool on, double* write, double* read, Cpu* write_cpu,
-                              Cpu* writer_cpu, Cpu* read_cpu) {
+    // MB/s and CPU seconds of a write, checksums on or off (the process's, and the writing thread's
+    // alone), and of a fresh process's read of `path`, verifying or not.
+    auto timed_write = [&](const std::string& path, bool on, double* write, Cpu* write_cpu, Cpu* writer_cpu) {
       h5::set_chunk_checksums(on);
       const auto start = std::chrono::steady_clock::now();
       const Cpu cpu0 = cpu_seconds(), thread0 = cpu_seconds(RUSAGE_THREAD);
@@ -221,8 +221,6 @@ int main(int argc, char** argv) {
       *write = bytes / 1e6 / seconds_since(start);
       *write_cpu = cpu_seconds() - cpu0;
       *writer_cpu = cpu_seconds(RUSAGE_THREAD) - thread0;
-      drop_cache(path);
-      *read = read_in_fresh_process(path, on, read_cpu);
       h5::set_chunk_checksums(true);
     };
     double best_raw_write = 0, best_raw_read = 0, file_bytes = 0;
@@ -235,11 +233,12 @@ int main(int argc, char** argv) {
     const char* const where[2] = {dir_in_memory ? "memory" : "disk", "memory"};
     {  // warm-up, not measured: the first write and read in a place are slower (fresh file-system and
        // page-cache state), which would count against whichever side goes first
-      double ignored[2];
-      Cpu ignored_cpu[3];
+      double ignored;
+      Cpu ignored_cpu[2];
       for (const std::string& path : {ckpt, memory_ckpt})
         if (path != memory_ckpt || !memory_dir.empty()) {
-          write_and_read(path, true, &ignored[0], &ignored[1], &ignored_cpu[0], &ignored_cpu[1], &ignored_cpu[2]);
+          timed_write(path, true, &ignored, &ignored_cpu[0], &ignored_cpu[1]);
+          read_in_fresh_process(path, true, &ignored_cpu[0]);
           remove_and_settle(path, settle);
         }
     }
@@ -256,16 +255,24 @@ int main(int argc, char** argv) {
     }
     std::printf("hashing the pool's chunks alone (XXH3-64, one core, from memory): %.2f s, %.0f MB/s\n", hash_seconds,
                 bytes / 1e6 / hash_seconds);
-    // Each round: on the disk, a raw write and read before each of the two checkpoint writes (so
+    // Each round, on the disk: a raw write and read before each of the two checkpoint writes (so
     // that both follow the same work: otherwise the second of a pair met the first one's
     // aftermath and ran 1.5-3 times slower), checksums off first in even rounds, on first in odd
-    // ones; then the same pair in memory.
+    // ones. The file written with checksums is kept, and once the other is deleted and the disk has
+    // settled it is read four times, verifying and not in turn (on, off, off, on in even rounds; off,
+    // on, on, off in odd ones): the same bytes at the same places, so that the reads compare the
+    // checksums' work alone and not two files' places on the disk or two writes' aftermaths (a
+    // read straight after its own write ranged 200-1150 MB/s with either). Then the same in memory.
+    const std::string ckpt_without = dir + "/pool_without_checksums.h5",
+                      memory_without = memory_dir + "/pool_without_checksums.h5";
+    std::vector<double> round_cost[2][2];  // [disk, memory][write, read]: time with / time without - 1
     for (int round = 0; round < vm["rounds"].as<int>(); ++round) {
       std::printf("round %d:", round + 1);
       for (int m = 0; m < (memory_dir.empty() ? 1 : 2); ++m) {
-        const std::string& path = m == 0 ? ckpt : memory_ckpt;
-        double w[2], r[2];
-        Cpu wc[2], wt[2], rc[2];
+        const std::string& kept = m == 0 ? ckpt : memory_ckpt;
+        const std::string& deleted = m == 0 ? ckpt_without : memory_without;
+        double w[2];
+        Cpu wc[2], wt[2];
         for (int k = 0; k < 2; ++k) {
           const bool on = (k + round) % 2 == 1;
           if (m == 0) {
@@ -278,19 +285,35 @@ int main(int argc, char** argv) {
             if (k) std::printf("\n");
             std::fflush(stdout);
           }
-          write_and_read(path, on, &w[on], &r[on], &wc[on], &wt[on], &rc[on]);
-          if (m == 0) file_bytes = double(std::filesystem::file_size(path));
-          if (!vm["keep"].as<bool>() || m == 1 || !on) remove_and_settle(path, settle);
+          timed_write(on ? kept : deleted, on, &w[on], &wc[on], &wt[on]);
+          if (m == 0 && on) file_bytes = double(std::filesystem::file_size(kept));
         }
+        remove_and_settle(deleted, settle);
+        double r[2][2];  // [off, on][first, second read of that side]
+        Cpu rc[2][2];
+        for (int k = 0; k < 4; ++k) {
+          const bool on = ((k == 0 || k == 3) + round) % 2 == 1;
+          const int nth = k >= 2;
+          r[on][nth] = read_in_fresh_process(kept, on, &rc[on][nth]);
+        }
+        if (!vm["keep"].as<bool>() || m == 1) remove_and_settle(kept, settle);
+        double read_seconds[2] = {0, 0};
         for (int on = 0; on < 2; ++on) {
-          figures[m][0][on].push_back(w[on]), figures[m][1][on].push_back(r[on]);
-          cpu[m][0][on].push_back(wc[on]), cpu[m][1][on].push_back(rc[on]);
+          figures[m][0][on].push_back(w[on]), cpu[m][0][on].push_back(wc[on]);
           writer_cpu[m][on].push_back(wt[on]);
+          for (int nth = 0; nth < 2; ++nth) {
+            figures[m][1][on].push_back(r[on][nth]), cpu[m][1][on].push_back(rc[on][nth]);
+            read_seconds[on] += bytes / 1e6 / r[on][nth];
+          }
         }
-        std::printf("  %-6s: munet write %.0f, read %.0f MB/s with checksums; %.0f and %.0f without (%s first); "
-                    "CPU s (user + system): write %.2f+%.2f with, %.2f+%.2f without; read %.2f+%.2f with, %.2f+%.2f "
-                    "without\n", where[m], w[1], r[1], w[0], r[0], round % 2 == 0 ? "without" : "with", wc[1].user,
-                    wc[1].system, wc[0].user, wc[0].system, rc[1].user, rc[1].system, rc[0].user, rc[0].system);
+        round_cost[m][0].push_back(w[0] / w[1] - 1);
+        round_cost[m][1].push_back(read_seconds[1] / read_seconds[0] - 1);
+        std::printf("  %-6s: munet write %.0f MB/s with checksums, %.0f without (%s first); reads of the file "
+                    "with them: %.0f and %.0f MB/s verifying, %.0f and %.0f not; CPU s (user + system): write "
+                    "%.2f+%.2f with, %.2f+%.2f without; read %.2f+%.2f verifying, %.2f+%.2f not (the first of each)\n",
+                    where[m], w[1], w[0], round % 2 == 0 ? "without" : "with", r[1][0], r[1][1], r[0][0], r[0][1],
+                    wc[1].user, wc[1].system, wc[0].user, wc[0].system, rc[1][0].user, rc[1][0].system,
+                    rc[0][0].user, rc[0][0].system);
       }
       std::fflush(stdout);
     }
@@ -299,26 +322,28 @@ int main(int argc, char** argv) {
       return cat(int(*std::min_element(v.begin(), v.end()) + 0.5), "-", int(*std::max_element(v.begin(), v.end()) + 0.5));
     };
     auto percent = [](double x) { return cat(x >= 0 ? "+" : "", int(std::lround(x * 1000)) / 10.0, "%"); };
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+    };
     std::printf("checksums' cost (time with / time without - 1: positive is slower):\n");
     for (int m = 0; m < (memory_dir.empty() ? 1 : 2); ++m)
       for (int io = 0; io < 2; ++io) {
         const std::vector<double>&off = figures[m][io][0], &on = figures[m][io][1];
-        // Within each round: the cost, and how much longer the second of the pair took than the first.
-        std::vector<double> paired;
-        double mean = 0, order = 0;
-        for (size_t i = 0; i < on.size(); ++i) {
-          paired.push_back(off[i] / on[i] - 1);
-          mean += paired.back() / double(on.size());
-          order += (i % 2 == 0 ? off[i] / on[i] : on[i] / off[i]) / double(on.size());  // off first in even rounds
-        }
+        // Within each round: the cost (for reading, of the two reads of each side together).
+        std::vector<double> paired = round_cost[m][io];
+        double mean = 0;
+        for (double c : paired) mean += c / double(paired.size());
         std::sort(paired.begin(), paired.end());
-        const double best_cost = best(off) / best(on) - 1;
-        std::printf("  %-6s %-5s: with %s MB/s (best %.0f), without %s (best %.0f); cost best-of-%zu %s, "
-                    "per round %s mean (%s to %s%s); the second of a pair took %s longer than the first\n", where[m],
-                    io ? "read" : "write", range(on).c_str(), best(on), range(off).c_str(), best(off), on.size(),
-                    percent(best_cost).c_str(), percent(mean).c_str(), percent(paired.front()).c_str(),
-                    percent(paired.back()).c_str(), on.size() % 2 ? "; an odd number of rounds: the order does not cancel" : "",
-                    percent(order - 1).c_str());
+        // Best of N takes the noise as only ever adding; the median does not, and one read that
+        // met a fast moment of a shared disk cannot move it.
+        const double best_cost = best(off) / best(on) - 1, median_cost = median(off) / median(on) - 1;
+        std::printf("  %-6s %-5s: with %s MB/s (best %.0f, median %.0f), without %s (best %.0f, median %.0f); cost "
+                    "best-of-%zu %s, median %s, per round %s mean (%s to %s)%s\n", where[m], io ? "read" : "write",
+                    range(on).c_str(), best(on), median(on), range(off).c_str(), best(off), median(off), on.size(),
+                    percent(best_cost).c_str(), percent(median_cost).c_str(), percent(mean).c_str(),
+                    percent(paired.front()).c_str(), percent(paired.back()).c_str(),
+                    io == 0 && paired.size() % 2 ? "; an odd number of rounds: the write order does not cancel" : "");
         // CPU: the least each side used (the rounds' noise only adds), user and system apart, and
         // what the checksums add as a share of the best time without them: their cost were they
         // not overlapped with anything.
@@ -335,8 +360,9 @@ int main(int argc, char** argv) {
                       "system %.2f with, %.2f without\n", where[m], on.size(), least(writer_cpu[m][1], &Cpu::user),
                       least(writer_cpu[m][0], &Cpu::user), least(writer_cpu[m][1], &Cpu::system),
                       least(writer_cpu[m][0], &Cpu::system));
-        std::printf("checksums_%s_cost_%s %.3f\nchecksums_%s_user_cpu_share_%s %.3f\n", io ? "read" : "write",
-                    where[m], best_cost, io ? "read" : "write", where[m], user_added / seconds_off);
+        std::printf("checksums_%s_cost_%s %.3f\nchecksums_%s_median_cost_%s %.3f\nchecksums_%s_user_cpu_share_%s "
+                    "%.3f\n", io ? "read" : "write", where[m], best_cost, io ? "read" : "write", where[m], median_cost,
+                    io ? "read" : "write", where[m], user_added / seconds_off);
       }
     std::printf("  hashing alone is %s of the best disk write time without checksums: the most it can add, were "
                 "none of it overlapped with the disk's writeback\n",

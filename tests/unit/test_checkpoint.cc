@@ -306,12 +306,29 @@ TEST(Checkpoint, DamagedBytesAreNamed) {
     flip_byte(table, long(at) + 3);
   }
   EXPECT_ERROR(read_checkpoint_info(table), "table.h5", "/models/quality is damaged", "/digest says ");
+  // The whole pool's reader checks the digest while its parameter reads are in flight: the same error.
+  EXPECT_ERROR(read_checkpoint(table, be), "table.h5", "/models/quality is damaged", "/digest says ");
   const std::string text = dir.file("text.h5");
   std::filesystem::copy_file(good, text);
   const long marked = find_text(text, "marked-for-a-flip");
   ASSERT_GE(marked, 0);
   flip_byte(text, marked);
   EXPECT_ERROR(read_checkpoint_info(text), "text.h5", "/run_info is damaged", "/digest says ");
+  EXPECT_ERROR(read_checkpoint(text, be), "text.h5", "/run_info is damaged", "/digest says ");
+  // A damaged size in /pool/index fails the pool's reader before its digest check (the component
+  // does not hold that many parameters): the digest is asked first and names the damage.
+  const std::string index = dir.file("index.h5");
+  std::filesystem::copy_file(good, index);
+  {
+    const hid_t f = H5Fopen(index.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    const hid_t ds = H5Dopen2(f, "/pool/index/size", H5P_DEFAULT);
+    const haddr_t at = H5Dget_offset(ds);
+    H5Dclose(ds);
+    H5Fclose(f);
+    ASSERT_NE(at, HADDR_UNDEF);
+    flip_byte(index, long(at) + 2);
+  }
+  EXPECT_ERROR(read_checkpoint(index, be), "index.h5", "/pool/index/size is damaged", "/digest says ");
   read_checkpoint(good, be);  // the undamaged file reads
 }
 
