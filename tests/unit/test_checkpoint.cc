@@ -27,6 +27,7 @@
 #include "support/data_root.h"
 #include "support/evolution_fingerprint.h"
 #include "support/expect_error.h"
+#include "support/flip_bytes.h"
 #include "support/test_files.h"
 
 namespace munet {
@@ -150,17 +151,6 @@ void edit(const std::string& path, Edit edit) {
   H5Fclose(f);
 }
 
-// Flips one bit of the byte at `offset` in `path`.
-void flip_byte(const std::string& path, long offset) {
-  std::FILE* f = std::fopen(path.c_str(), "r+b");
-  ASSERT_NE(f, nullptr);
-  std::fseek(f, offset, SEEK_SET);
-  const int c = std::fgetc(f);
-  std::fseek(f, offset, SEEK_SET);
-  std::fputc(c ^ 0x10, f);
-  std::fclose(f);
-}
-
 TEST(Checkpoint, BadFilesGiveClearErrors) {
   MUNET_REQUIRE_DATA_ROOT(root);
   test::TempDir dir;
@@ -244,23 +234,6 @@ TEST(Checkpoint, BadFilesGiveClearErrors) {
                "task 0 is cmaterdb_devanagari", "data loaded now is cmaterdb_bangla");
 }
 
-// Flips the byte `at` bytes into chunk `chunk` of dataset `object`.
-void flip_chunk_byte(const std::string& path, const std::string& object, hsize_t at, hsize_t chunk = 0) {
-  haddr_t addr = HADDR_UNDEF;
-  {
-    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    const hid_t ds = H5Dopen2(f, object.c_str(), H5P_DEFAULT);
-    const hid_t space = H5Dget_space(ds);
-    hsize_t offset[8] = {}, stored = 0;
-    unsigned mask = 0;
-    ASSERT_GE(H5Dget_chunk_info(ds, space, chunk, offset, &mask, &addr, &stored), 0) << object;
-    ASSERT_LT(at, stored);
-    H5Sclose(space);
-    H5Dclose(ds);
-    H5Fclose(f);
-  }
-  flip_byte(path, long(addr + at));
-}
 
 // The byte offset in `path` of the first occurrence of `text` (-1: none).
 long find_text(const std::string& path, const std::string& text) {
@@ -290,21 +263,13 @@ TEST(Checkpoint, DamagedBytesAreNamed) {
   for (const char* part : {"values", "velocity"}) {
     const std::string damaged = dir.file(cat(part, ".h5")), kernel = group + "/" + part + "/kernel";
     std::filesystem::copy_file(good, damaged);
-    flip_chunk_byte(damaged, kernel, 5);
+    test::flip_stored_byte(damaged, kernel, 5);
     EXPECT_ERROR(read_checkpoint(damaged, be), cat(part, ".h5"), kernel + " chunk 0 is damaged",
                  "hash to XXH3-64 ", "the file's checksum is ");
   }
   const std::string table = dir.file("table.h5");
   std::filesystem::copy_file(good, table);
-  {
-    const hid_t f = H5Fopen(table.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    const hid_t ds = H5Dopen2(f, "/models/quality", H5P_DEFAULT);
-    const haddr_t at = H5Dget_offset(ds);
-    H5Dclose(ds);
-    H5Fclose(f);
-    ASSERT_NE(at, HADDR_UNDEF);
-    flip_byte(table, long(at) + 3);
-  }
+  test::flip_stored_byte(table, "/models/quality", 3);
   EXPECT_ERROR(read_checkpoint_info(table), "table.h5", "/models/quality is damaged", "/digest says ");
   // The whole pool's reader checks the digest while its parameter reads are in flight: the same error.
   EXPECT_ERROR(read_checkpoint(table, be), "table.h5", "/models/quality is damaged", "/digest says ");
@@ -312,22 +277,14 @@ TEST(Checkpoint, DamagedBytesAreNamed) {
   std::filesystem::copy_file(good, text);
   const long marked = find_text(text, "marked-for-a-flip");
   ASSERT_GE(marked, 0);
-  flip_byte(text, marked);
+  test::flip_byte(text, marked);
   EXPECT_ERROR(read_checkpoint_info(text), "text.h5", "/run_info is damaged", "/digest says ");
   EXPECT_ERROR(read_checkpoint(text, be), "text.h5", "/run_info is damaged", "/digest says ");
   // A damaged size in /pool/index fails the pool's reader before its digest check (the component
   // does not hold that many parameters): the digest is asked first and names the damage.
   const std::string index = dir.file("index.h5");
   std::filesystem::copy_file(good, index);
-  {
-    const hid_t f = H5Fopen(index.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    const hid_t ds = H5Dopen2(f, "/pool/index/size", H5P_DEFAULT);
-    const haddr_t at = H5Dget_offset(ds);
-    H5Dclose(ds);
-    H5Fclose(f);
-    ASSERT_NE(at, HADDR_UNDEF);
-    flip_byte(index, long(at) + 2);
-  }
+  test::flip_stored_byte(index, "/pool/index/size", 2);
   EXPECT_ERROR(read_checkpoint(index, be), "index.h5", "/pool/index/size is damaged", "/digest says ");
   read_checkpoint(good, be);  // the undamaged file reads
 }
@@ -385,7 +342,7 @@ TEST(Checkpoint, AutomaticResumeReadsThePoolOnce) {
   ASSERT_FALSE(object.empty());
   for (const auto& [chunk, at] : {std::pair<hsize_t, hsize_t>{1, chunk_bytes - 1}, {2, 1234567}}) {
     std::filesystem::copy_file(older, newer, std::filesystem::copy_options::overwrite_existing);
-    flip_chunk_byte(newer, object, at, chunk);
+    test::flip_stored_byte(newer, object, at, chunk);
     skipped.clear();
     ck.reset();
     EXPECT_EQ(read_newest(dir.path(), be, &ck, &skipped), older);

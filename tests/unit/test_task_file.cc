@@ -14,6 +14,7 @@
 #include "io/task_entries.h"
 #include "io/task_file.h"
 #include "support/expect_error.h"
+#include "support/flip_bytes.h"
 #include "support/test_files.h"
 
 namespace munet {
@@ -127,32 +128,6 @@ TEST(TaskFileErrors, TruncatedFile) {
   EXPECT_ERROR(read_task_file(path), path, "truncated or damaged");
 }
 
-// Flips one bit of the byte `at` bytes into dataset `object`'s chunk `chunk` (or contiguous storage).
-void flip_stored_byte(const std::string& path, const char* object, hsize_t at, hsize_t chunk = 0) {
-  haddr_t addr = HADDR_UNDEF;
-  {
-    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-    const hid_t ds = H5Dopen2(f, object, H5P_DEFAULT);
-    addr = H5Dget_offset(ds);
-    if (addr == HADDR_UNDEF) {
-      const hid_t space = H5Dget_space(ds);
-      hsize_t offset[4] = {}, stored = 0;
-      unsigned mask = 0;
-      H5Dget_chunk_info(ds, space, chunk, offset, &mask, &addr, &stored);
-      H5Sclose(space);
-    }
-    H5Dclose(ds);
-    H5Fclose(f);
-  }
-  ASSERT_NE(addr, HADDR_UNDEF) << object;
-  std::FILE* f = std::fopen(path.c_str(), "r+b");
-  ASSERT_NE(f, nullptr);
-  std::fseek(f, long(addr + at), SEEK_SET);
-  const int c = std::fgetc(f);
-  std::fseek(f, long(addr + at), SEEK_SET);
-  std::fputc(c ^ 0x10, f);
-  std::fclose(f);
-}
 
 // A flipped byte in the (compressed) images is named with its chunk and both hashes, before the chunk
 // is decoded; in a string attribute, the /digest names the object and both hashes.
@@ -163,7 +138,7 @@ TEST(TaskFileErrors, DamagedImagesAndAttributesAreNamed) {
   task.class_names = {"alpha-class", "bravo-class", "charlie-class"};
   write_task_file(path, task, splits_of(task));
   std::filesystem::copy_file(path, images);
-  flip_stored_byte(images, "/train/images", 10);
+  test::flip_stored_byte(images, "/train/images", 10);
   EXPECT_ERROR(read_task_file(images), images + ": /train/images chunk 0 is damaged: its bytes hash to XXH3-64 ",
                ", the file's checksum is ");
   // Images of three chunks (85 images of 64x64x3 in each): the last one, padded past the last image.
@@ -175,7 +150,7 @@ TEST(TaskFileErrors, DamagedImagesAndAttributesAreNamed) {
   write_task_file(chunked, large, splits_of(large));
   EXPECT_EQ(read_task_file(chunked).train.pixels, large.train.pixels);
   std::filesystem::copy_file(chunked, last);
-  flip_stored_byte(last, "/train/images", 100, 2);
+  test::flip_stored_byte(last, "/train/images", 100, 2);
   EXPECT_ERROR(read_task_file(last), last + ": /train/images chunk 2 is damaged");
   // The class names are a variable-length string attribute: find its bytes in the file.
   std::string all;
