@@ -29,8 +29,8 @@ constexpr int kReadThreads = 8;
 // which checks it while its parameter reads are in flight).
 enum class Digest { on_open, by_caller };
 
-// Whether the checkpoint's tables and attributes are to be verified against its /digest.
-bool digest_checked(int64_t version) {
+// Whether a checkpoint's checksums are verified when it is read: its chunks' tables and its /digest.
+bool checksums_checked(int64_t version) {
   return version >= kChecksummedCheckpointVersion && h5::chunk_checksums_on();
 }
 
@@ -51,7 +51,7 @@ Handle open_checkpoint(const std::string& path, int64_t* version = nullptr, Dige
   if (version) *version = v;
   MUNET_CHECK(h5::has_attr(file, "complete") && h5::read_int_attr(file, "complete", root) == 1, path,
               ": incomplete checkpoint (its writer stopped before marking it complete)");
-  if (digest == Digest::on_open && digest_checked(v)) h5::verify_digest_table(file, is_parameter_dataset, root);
+  if (digest == Digest::on_open && checksums_checked(v)) h5::verify_digest_table(file, is_parameter_dataset, root);
   return file;
 }
 
@@ -253,7 +253,7 @@ std::unique_ptr<Component> read_component(hid_t file, const PoolEntryInfo& e, co
   auto read_into = [&](Tensor& dst, const char* part) {
     const bool on_host = dst.device() == DeviceType::CPU;
     if (!on_host && !staging.defined()) staging = Tensor::host(dst.shape(), DType::F32, /*zeroed=*/false);
-    const bool checked = version >= kChecksummedCheckpointVersion && h5::chunk_checksums_on();
+    const bool checked = checksums_checked(version);
     const std::vector<uint64_t> sums =
         checked ? h5::read_checksums(g, h5::checksum_dataset_name(part), h5::chunk_count(c->layout()), w)
                 : std::vector<uint64_t>();
@@ -287,7 +287,7 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
   // critical path: at 1 B parameters its cold metadata reads took 0.11 s, 3% of the read). What
   // comes before it is read from those tables, so when any of that fails the digest is asked
   // first, and names the damage if there is some.
-  bool digest_pending = digest_checked(version);
+  bool digest_pending = checksums_checked(version);
   auto verify_digest = [&] {
     digest_pending = false;
     h5::verify_digest_table(file, is_parameter_dataset, {path, "/"});

@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
       "threads", po::value<int>()->default_value(2), "threads for initialising the pool")(
       "keep", po::bool_switch(), "keep the checkpoint file (DIR/pool.h5)")(
       "settle", po::value<double>()->default_value(5), "seconds to wait after deleting each measured file (with a "
-      "sync) before the next timed write, so that it does not meet the disk's discards or write-back")(
+      "sync) before the next timed write or read, so that it does not meet the disk's discards or write-back")(
       "no-checksums", po::bool_switch(), "with --read-only: read without reading or verifying any checksum")(
       "memory-dir", po::value<std::string>()->default_value("/dev/shm/bench_checkpoint_io.tmp"),
       "a folder in memory (tmpfs) for the checksums' cost without the disk (\"\": skip; needs room for the "
