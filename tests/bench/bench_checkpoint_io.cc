@@ -6,14 +6,13 @@
 // include the sync to disk, so both sides pay for the disk. The checkpoint is read in a fresh
 // process, as a resumed run reads it. Prints MB/s and munet's share of raw.
 // Checksums (io/chunk_checksums.h): every round writes the checkpoint with checksums on and off, in
-// an order that alternates between rounds, and reads the file written with them four times,
-// verifying and not in turn; twice: on the disk (cold reads, O_DIRECT), and in memory
-// (--memory-dir, a tmpfs: no disk, so the figures show the checksums' CPU cost without the disk's
-// noise). Each is reported as best of the rounds and median, with every round's range, and as the
-// mean of the rounds' paired costs (on against off within one round). Every deleted file is
-// followed by a sync and --settle seconds, so that no timed write or read meets the previous
-// file's discards or write-back; the order of the writes alternates between rounds, so that what
-// remains of such an effect cancels in the mean over an even number of rounds.
+// an order that alternates between rounds; then the last file written with them is read in groups
+// of four, verifying and not in turn (ABBA), each read --read-gap seconds after the one before.
+// Twice: on the disk (cold reads, O_DIRECT), and in memory (--memory-dir, a tmpfs: no disk, so
+// the figures show the checksums' CPU cost without the disk's noise). Each is reported as best of
+// N and median, with the range, and as the mean of the paired costs (on against off within one
+// round or group). Every deleted file is followed by a sync and --settle seconds, so that no timed
+// write or read meets the previous file's discards or write-back.
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/resource.h>
@@ -150,8 +149,12 @@ int main(int argc, char** argv) {
       "memory-dir", po::value<std::string>()->default_value("/dev/shm/bench_checkpoint_io.tmp"),
       "a folder in memory (tmpfs) for the checksums' cost without the disk (\"\": skip; needs room for the "
       "checkpoint, and memory for it and the pool twice)")(
-      "rounds", po::value<int>()->default_value(4), "measurement rounds (the best of each figure is reported; even, so "
-      "that the order of the writes with and without checksums cancels)")(
+      "rounds", po::value<int>()->default_value(4), "write rounds, each writing with and without checksums (even, so "
+      "that their order cancels)")(
+      "read-rounds", po::value<int>()->default_value(4), "read groups, each reading the file twice verifying and "
+      "twice not (ABBA)")(
+      "read-gap", po::value<double>()->default_value(20), "seconds before each read on the disk, so that each "
+      "meets the disk in the same state")(
       "read-only", po::value<std::string>(), "only read this checkpoint (e.g. one kept with --keep) and print MB/s, "
       "with its page cache dropped first (for profiling the reader)");
   po::variables_map vm;
@@ -258,19 +261,18 @@ int main(int argc, char** argv) {
     // Each round, on the disk: a raw write and read before each of the two checkpoint writes (so
     // that both follow the same work: otherwise the second of a pair met the first one's
     // aftermath and ran 1.5-3 times slower), checksums off first in even rounds, on first in odd
-    // ones. The file written with checksums is kept, and once the other is deleted and the disk has
-    // settled it is read four times, verifying and not in turn (on, off, off, on in even rounds; off,
-    // on, on, off in odd ones): the same bytes at the same places, so that the reads compare the
-    // checksums' work alone and not two files' places on the disk or two writes' aftermaths (a
-    // read straight after its own write ranged 200-1150 MB/s with either). Then the same in memory.
+    // ones; then the same in memory. The file written without checksums is deleted each round, the
+    // one written with them is kept from the last round for the reads.
     const std::string ckpt_without = dir + "/pool_without_checksums.h5",
                       memory_without = memory_dir + "/pool_without_checksums.h5";
     std::vector<double> round_cost[2][2];  // [disk, memory][write, read]: time with / time without - 1
-    for (int round = 0; round < vm["rounds"].as<int>(); ++round) {
+    const int places = memory_dir.empty() ? 1 : 2, rounds = vm["rounds"].as<int>();
+    MUNET_CHECK(rounds >= 1, "--rounds must be at least 1 (it is ", rounds, ")");
+    for (int round = 0; round < rounds; ++round) {
       std::printf("round %d:", round + 1);
-      for (int m = 0; m < (memory_dir.empty() ? 1 : 2); ++m) {
-        const std::string& kept = m == 0 ? ckpt : memory_ckpt;
-        const std::string& deleted = m == 0 ? ckpt_without : memory_without;
+      for (int m = 0; m < places; ++m) {
+        const std::string& with = m == 0 ? ckpt : memory_ckpt;
+        const std::string& without = m == 0 ? ckpt_without : memory_without;
         double w[2];
         Cpu wc[2], wt[2];
         for (int k = 0; k < 2; ++k) {
@@ -285,37 +287,48 @@ int main(int argc, char** argv) {
             if (k) std::printf("\n");
             std::fflush(stdout);
           }
-          timed_write(on ? kept : deleted, on, &w[on], &wc[on], &wt[on]);
-          if (m == 0 && on) file_bytes = double(std::filesystem::file_size(kept));
+          timed_write(on ? with : without, on, &w[on], &wc[on], &wt[on]);
+          if (m == 0 && on) file_bytes = double(std::filesystem::file_size(with));
         }
-        remove_and_settle(deleted, settle);
-        double r[2][2];  // [off, on][first, second read of that side]
-        Cpu rc[2][2];
-        for (int k = 0; k < 4; ++k) {
-          const bool on = ((k == 0 || k == 3) + round) % 2 == 1;
-          const int nth = k >= 2;
-          r[on][nth] = read_in_fresh_process(kept, on, &rc[on][nth]);
-        }
-        if (!vm["keep"].as<bool>() || m == 1) remove_and_settle(kept, settle);
-        double read_seconds[2] = {0, 0};
-        for (int on = 0; on < 2; ++on) {
-          figures[m][0][on].push_back(w[on]), cpu[m][0][on].push_back(wc[on]);
-          writer_cpu[m][on].push_back(wt[on]);
-          for (int nth = 0; nth < 2; ++nth) {
-            figures[m][1][on].push_back(r[on][nth]), cpu[m][1][on].push_back(rc[on][nth]);
-            read_seconds[on] += bytes / 1e6 / r[on][nth];
-          }
-        }
+        remove_and_settle(without, settle);
+        if (round + 1 < rounds) remove_and_settle(with, settle);
+        for (int on = 0; on < 2; ++on)
+          figures[m][0][on].push_back(w[on]), cpu[m][0][on].push_back(wc[on]), writer_cpu[m][on].push_back(wt[on]);
         round_cost[m][0].push_back(w[0] / w[1] - 1);
-        round_cost[m][1].push_back(read_seconds[1] / read_seconds[0] - 1);
-        std::printf("  %-6s: munet write %.0f MB/s with checksums, %.0f without (%s first); reads of the file "
-                    "with them: %.0f and %.0f MB/s verifying, %.0f and %.0f not; CPU s (user + system): write "
-                    "%.2f+%.2f with, %.2f+%.2f without; read %.2f+%.2f verifying, %.2f+%.2f not (the first of each)\n",
-                    where[m], w[1], w[0], round % 2 == 0 ? "without" : "with", r[1][0], r[1][1], r[0][0], r[0][1],
-                    wc[1].user, wc[1].system, wc[0].user, wc[0].system, rc[1][0].user, rc[1][0].system,
-                    rc[0][0].user, rc[0][0].system);
+        std::printf("  %-6s: munet write %.0f MB/s with checksums, %.0f without (%s first); CPU s (user + system) "
+                    "%.2f+%.2f with, %.2f+%.2f without\n", where[m], w[1], w[0], round % 2 == 0 ? "without" : "with",
+                    wc[1].user, wc[1].system, wc[0].user, wc[0].system);
       }
       std::fflush(stdout);
+    }
+    // Then the reads of the file written with checksums in the last round, verifying and not in
+    // turn, in groups of four (on, off, off, on; then off, on, on, off), each in a fresh process:
+    // the same bytes at the same places on both sides. On the disk each read waits --read-gap
+    // seconds first. Reads done within the rounds, straight after the writes and deletions, ranged
+    // 460-1110 MB/s, and their place in the round decided more than the checksums did (the first two
+    // were the fast ones); read 20 s apart with no write near, the same file read at 1240-1250 MB/s.
+    const int read_rounds = vm["read-rounds"].as<int>();
+    const double gap = vm["read-gap"].as<double>();
+    MUNET_CHECK(read_rounds >= 1, "--read-rounds must be at least 1 (it is ", read_rounds, ")");
+    for (int m = 0; m < places; ++m) {
+      const std::string& path = m == 0 ? ckpt : memory_ckpt;
+      for (int g = 0; g < read_rounds; ++g) {
+        double seconds[2] = {0, 0};
+        std::printf("reads %d (%s), MB/s and CPU s (user + system):", g + 1, where[m]);
+        for (int k = 0; k < 4; ++k) {
+          const bool on = ((k == 0 || k == 3) + g) % 2 == 1;
+          if (m == 0) std::this_thread::sleep_for(std::chrono::duration<double>(gap));
+          Cpu c;
+          const double mbps = read_in_fresh_process(path, on, &c);
+          figures[m][1][on].push_back(mbps), cpu[m][1][on].push_back(c);
+          seconds[on] += bytes / 1e6 / mbps;
+          std::printf("%s %s %.0f (%.2f+%.2f)", k ? "," : "", on ? "verifying" : "not", mbps, c.user, c.system);
+          std::fflush(stdout);
+        }
+        std::printf("\n");
+        round_cost[m][1].push_back(seconds[1] / seconds[0] - 1);
+      }
+      if (!vm["keep"].as<bool>() || m == 1) std::filesystem::remove(path);
     }
     auto best = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); };
     auto range = [](const std::vector<double>& v) {
@@ -330,7 +343,7 @@ int main(int argc, char** argv) {
     for (int m = 0; m < (memory_dir.empty() ? 1 : 2); ++m)
       for (int io = 0; io < 2; ++io) {
         const std::vector<double>&off = figures[m][io][0], &on = figures[m][io][1];
-        // Within each round: the cost (for reading, of the two reads of each side together).
+        // Within each round (reading: each group of four): the cost, both reads of a side together.
         std::vector<double> paired = round_cost[m][io];
         double mean = 0;
         for (double c : paired) mean += c / double(paired.size());
@@ -339,9 +352,10 @@ int main(int argc, char** argv) {
         // met a fast moment of a shared disk cannot move it.
         const double best_cost = best(off) / best(on) - 1, median_cost = median(off) / median(on) - 1;
         std::printf("  %-6s %-5s: with %s MB/s (best %.0f, median %.0f), without %s (best %.0f, median %.0f); cost "
-                    "best-of-%zu %s, median %s, per round %s mean (%s to %s)%s\n", where[m], io ? "read" : "write",
+                    "best-of-%zu %s, median %s, per %s %s mean (%s to %s)%s\n", where[m], io ? "read" : "write",
                     range(on).c_str(), best(on), median(on), range(off).c_str(), best(off), median(off), on.size(),
-                    percent(best_cost).c_str(), percent(median_cost).c_str(), percent(mean).c_str(),
+                    percent(best_cost).c_str(), percent(median_cost).c_str(), io ? "group of four" : "round",
+                    percent(mean).c_str(),
                     percent(paired.front()).c_str(), percent(paired.back()).c_str(),
                     io == 0 && paired.size() % 2 ? "; an odd number of rounds: the write order does not cancel" : "");
         // CPU: the least each side used (the rounds' noise only adds), user and system apart, and
