@@ -34,6 +34,11 @@ bool checksums_checked(int64_t version) {
   return version >= kChecksummedCheckpointVersion && h5::chunk_checksums_on();
 }
 
+// Checks the file's /digest over every table and attribute (parameter datasets have their own).
+void verify_digest(hid_t file, const std::string& path) {
+  h5::verify_digest_table(file, is_parameter_dataset, {path, "/"});
+}
+
 // Opens a complete munet checkpoint; `version` gets its format version.
 Handle open_checkpoint(const std::string& path, int64_t* version = nullptr, Digest digest = Digest::on_open) {
   h5::quiet_errors();
@@ -51,7 +56,7 @@ Handle open_checkpoint(const std::string& path, int64_t* version = nullptr, Dige
   if (version) *version = v;
   MUNET_CHECK(h5::has_attr(file, "complete") && h5::read_int_attr(file, "complete", root) == 1, path,
               ": incomplete checkpoint (its writer stopped before marking it complete)");
-  if (digest == Digest::on_open && checksums_checked(v)) h5::verify_digest_table(file, is_parameter_dataset, root);
+  if (digest == Digest::on_open && checksums_checked(v)) verify_digest(file, path);
   return file;
 }
 
@@ -288,9 +293,9 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
   // comes before it is read from those tables, so when any of that fails the digest is asked
   // first, and names the damage if there is some.
   bool digest_pending = checksums_checked(version);
-  auto verify_digest = [&] {
+  auto verify_pending_digest = [&] {
     digest_pending = false;
-    h5::verify_digest_table(file, is_parameter_dataset, {path, "/"});
+    verify_digest(file, path);
   };
   try {
     CheckpointInfo info = read_info(file, version, path);
@@ -317,7 +322,7 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
         throw;
       }
     }
-    if (digest_pending) verify_digest();  // the plan's threads read meanwhile (see raw_chunk_reads.h)
+    if (digest_pending) verify_pending_digest();  // the plan's threads read meanwhile (see raw_chunk_reads.h)
     // What HDF5 did not read above is read by the plan's threads.
     const int64_t unplanned = total - plan.bytes();
     std::function<void(int64_t, int64_t)> report;
@@ -326,7 +331,7 @@ Checkpoint read_checkpoint(const std::string& path, Backend& backend, const IoPr
     check_routes(ck, path);
     return ck;
   } catch (...) {
-    if (digest_pending) verify_digest();  // throws the digest's error where the tables were damaged
+    if (digest_pending) verify_pending_digest();  // throws the digest's error where the tables were damaged
     throw;
   }
 }

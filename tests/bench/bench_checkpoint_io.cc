@@ -340,7 +340,7 @@ int main(int argc, char** argv) {
       return v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
     };
     std::printf("checksums' cost (time with / time without - 1: positive is slower):\n");
-    for (int m = 0; m < (memory_dir.empty() ? 1 : 2); ++m)
+    for (int m = 0; m < places; ++m)
       for (int io = 0; io < 2; ++io) {
         const std::vector<double>&off = figures[m][io][0], &on = figures[m][io][1];
         // Within each round (reading: each group of four): the cost, both reads of a side together.

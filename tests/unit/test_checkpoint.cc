@@ -234,7 +234,6 @@ TEST(Checkpoint, BadFilesGiveClearErrors) {
                "task 0 is cmaterdb_devanagari", "data loaded now is cmaterdb_bangla");
 }
 
-
 // The byte offset in `path` of the first occurrence of `text` (-1: none).
 long find_text(const std::string& path, const std::string& text) {
   std::ifstream in(path, std::ios::binary);

@@ -128,7 +128,6 @@ TEST(TaskFileErrors, TruncatedFile) {
   EXPECT_ERROR(read_task_file(path), path, "truncated or damaged");
 }
 
-
 // A flipped byte in the (compressed) images is named with its chunk and both hashes, before the chunk
 // is decoded; in a string attribute, the /digest names the object and both hashes.
 TEST(TaskFileErrors, DamagedImagesAndAttributesAreNamed) {
